@@ -1,0 +1,2 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+__all__ = []

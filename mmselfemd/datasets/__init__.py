@@ -1,0 +1,6 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+# Importing the mmpretrain package registers its modules in the parent
+# registry, so they build under scope mmselfemd without a prefix.
+import mmpretrain.datasets  # noqa: F401
+
+from .transforms import *  # noqa: F401,F403

@@ -1,0 +1,6 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+# Importing the mmpretrain package registers its modules in the parent
+# registry, so they build under scope mmselfemd without a prefix.
+import mmpretrain.visualization  # noqa: F401
+
+__all__ = []

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# One idempotent command that sets up mmselfemd's environment in .venv/.
+#
+#   bash tools/setup_env.sh
+#
+# Installs, in order: torch + torchvision; the build tools; mmcv 2.1.0
+# compiled from source with its ops (C++20 and setuptools<81 fixes, see
+# docs/en/get_started.md); mmengine, mmdet, mmpretrain, pycocotools, the test
+# dependencies; then mmselfemd in editable mode. A second run only checks the
+# stamp and that mmcv.ops works, and finishes in seconds.
+#
+# Environment variables:
+#   MMSELFEMD_VENV       where the venv goes (default: <repo>/.venv)
+#   MMSELFEMD_WHEELHOUSE where built mmcv wheels are kept; a sub-folder per
+#                        torch + Python version is used, so a wheel built
+#                        against another torch is never reused
+#                        (default: ~/.cache/mmselfemd/wheels)
+#   PYTHON               interpreter that creates the venv (default: python3)
+set -euo pipefail
+
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MMSELFEMD_VENV:-$ROOT/.venv}"
+WHEELHOUSE_ROOT="${MMSELFEMD_WHEELHOUSE:-$HOME/.cache/mmselfemd/wheels}"
+PY_SYS="${PYTHON:-python3}"
+STAMP="$VENV/.mmselfemd-setup"
+START=$(date +%s)
+
+log() { printf '[setup %4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
+
+# What the environment must match: pins, requirement files and this script.
+want_stamp() {
+  cat "$ROOT/tools/setup_env.sh" "$ROOT"/requirements/*.txt \
+    "$ROOT/setup.py" | sha256sum | cut -c1-16
+}
+
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip install --disable-pip-version-check -q)
+
+verify_mmcv_ops() {
+  "$PY" - <<'EOF'
+import torch
+from mmcv.ops import RoIAlign, nms
+
+feat = torch.arange(16, dtype=torch.float32).view(1, 1, 4, 4)
+rois = torch.tensor([[0., 0., 0., 2., 2.]])
+out = RoIAlign((1, 1), spatial_scale=1.0, sampling_ratio=1,
+               aligned=True)(feat, rois)
+# centre of the box (1, 1) in aligned coordinates -> pixel (0.5, 0.5)
+assert abs(out.item() - 2.5) < 1e-5, out
+boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
+                      [20., 20., 30., 30.]])
+scores = torch.tensor([0.9, 0.8, 0.7])
+_, keep = nms(boxes, scores, iou_threshold=0.5)
+assert keep.tolist() == [0, 2], keep
+EOF
+}
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(want_stamp)" ]] &&
+  verify_mmcv_ops 2>/dev/null; then
+  log "environment in $VENV is up to date (mmcv.ops verified)"
+  exit 0
+fi
+
+if [[ ! -x "$PY" ]]; then
+  log "creating virtualenv $VENV with $("$PY_SYS" --version)"
+  "$PY_SYS" -m venv "$VENV"
+fi
+
+log "installing torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION"
+"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+
+log "installing build tools (requirements/build.txt)"
+"${PIP[@]}" -r "$ROOT/requirements/build.txt"
+
+TORCH_TAG=$("$PY" -c 'import sys, torch; print(f"torch-{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}".replace("+", "_"))')
+WHEELHOUSE="$WHEELHOUSE_ROOT/$TORCH_TAG"
+mkdir -p "$WHEELHOUSE"
+
+build_mmcv() {
+  local tmp
+  tmp=$(mktemp -d)
+  log "building mmcv $MMCV_VERSION with ops against $TORCH_TAG" \
+    "(about 25 minutes on 2 cores; log: $WHEELHOUSE/build.log)"
+  "$PY" -m pip download --disable-pip-version-check -q --no-deps \
+    --no-binary :all: "mmcv==$MMCV_VERSION" -d "$tmp"
+  tar -xzf "$tmp"/mmcv-"$MMCV_VERSION".tar.gz -C "$tmp"
+  # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes C++17.
+  sed -i 's/-std=c++17/-std=c++20/g' "$tmp/mmcv-$MMCV_VERSION/setup.py"
+  rm -f "$WHEELHOUSE"/mmcv-*.whl
+  local jobs
+  jobs=$(nproc)
+  MMCV_WITH_OPS=1 MAX_JOBS="$jobs" "$PY" -m pip wheel \
+    --disable-pip-version-check --no-build-isolation --no-deps \
+    --no-cache-dir -w "$WHEELHOUSE" "$tmp/mmcv-$MMCV_VERSION" \
+    >"$WHEELHOUSE/build.log" 2>&1 &
+  local pid=$!
+  local t0
+  t0=$(date +%s)
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 30
+    local n
+    n=$(grep -c '\.o$\|Building\|g++' "$WHEELHOUSE/build.log" 2>/dev/null ||
+      true)
+    log "  mmcv build running for $(($(date +%s) - t0))s" \
+      "(${n:-0} compiler lines so far)"
+  done
+  if ! wait "$pid"; then
+    tail -n 40 "$WHEELHOUSE/build.log" >&2
+    log "ERROR: mmcv build failed; full log in $WHEELHOUSE/build.log"
+    exit 1
+  fi
+  rm -rf "$tmp"
+}
+
+install_mmcv_wheel() {
+  local whl
+  whl=$(ls "$WHEELHOUSE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1)
+  [[ -n "$whl" ]] || return 1
+  log "installing $(basename "$whl") from $WHEELHOUSE"
+  "${PIP[@]}" --force-reinstall --no-deps "$whl"
+}
+
+if verify_mmcv_ops 2>/dev/null; then
+  log "mmcv $MMCV_VERSION with ops already installed and working"
+else
+  if ! { install_mmcv_wheel && verify_mmcv_ops; }; then
+    build_mmcv
+    install_mmcv_wheel
+  fi
+fi
+
+log "installing OpenMMLab packages, runtime and test requirements"
+"${PIP[@]}" -r "$ROOT/requirements/mminstall.txt" \
+  -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+
+log "verifying mmcv.ops (RoIAlign, nms on CPU)"
+if ! verify_mmcv_ops; then
+  log "mmcv.ops broken after dependency install; rebuilding"
+  build_mmcv
+  install_mmcv_wheel
+  verify_mmcv_ops
+fi
+
+log "installing mmselfemd in editable mode"
+"${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+
+want_stamp >"$STAMP"
+log "done: $VENV ($(du -sh "$VENV" | cut -f1))"
