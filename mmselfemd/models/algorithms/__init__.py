@@ -1,2 +1,4 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-__all__ = []
+from .selfemd import SelfEMD
+
+__all__ = ['SelfEMD']

@@ -1,2 +1,4 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-__all__ = []
+from .spatial_byol_neck import SpatialBYOLNeck
+
+__all__ = ['SpatialBYOLNeck']
