@@ -93,7 +93,8 @@ build_mmcv() {
   rm -f "$WHEELHOUSE"/mmcv-*.whl
   local jobs
   jobs=$(nproc)
-  MMCV_WITH_OPS=1 MAX_JOBS="$jobs" "$PY" -m pip wheel \
+  # -v makes pip show ninja's "[done/total]" lines, used for progress.
+  MMCV_WITH_OPS=1 MAX_JOBS="$jobs" "$PY" -m pip wheel -v \
     --disable-pip-version-check --no-build-isolation --no-deps \
     --no-cache-dir -w "$WHEELHOUSE" "$tmp/mmcv-$MMCV_VERSION" \
     >"$WHEELHOUSE/build.log" 2>&1 &
@@ -102,11 +103,19 @@ build_mmcv() {
   t0=$(date +%s)
   while kill -0 "$pid" 2>/dev/null; do
     sleep 30
-    local n
-    n=$(grep -c '\.o$\|Building\|g++' "$WHEELHOUSE/build.log" 2>/dev/null ||
-      true)
-    log "  mmcv build running for $(($(date +%s) - t0))s" \
-      "(${n:-0} compiler lines so far)"
+    local el prog done_ total eta
+    el=$(($(date +%s) - t0))
+    prog=$(grep -oE '^\[[0-9]+/[0-9]+\]' "$WHEELHOUSE/build.log" |
+      tail -n 1 | tr -d '[]' || true)
+    if [[ -n "$prog" ]]; then
+      done_=${prog%/*}
+      total=${prog#*/}
+      eta=$((el * (total - done_) / (done_ > 0 ? done_ : 1)))
+      log "  mmcv build: $done_/$total files compiled, ${el}s elapsed," \
+        "ETA ~${eta}s"
+    else
+      log "  mmcv build: preparing, ${el}s elapsed"
+    fi
   done
   if ! wait "$pid"; then
     tail -n 40 "$WHEELHOUSE/build.log" >&2
@@ -124,10 +133,11 @@ install_mmcv_wheel() {
   "${PIP[@]}" --force-reinstall --no-deps "$whl"
 }
 
-if verify_mmcv_ops 2>/dev/null; then
-  log "mmcv $MMCV_VERSION with ops already installed and working"
-else
-  if ! { install_mmcv_wheel && verify_mmcv_ops; }; then
+# mmcv.ops imports mmengine, so the real check can only run once the
+# OpenMMLab requirements are installed; before that, only make sure a wheel
+# built against this torch is installed (building one if there is none).
+if ! verify_mmcv_ops 2>/dev/null; then
+  if ! install_mmcv_wheel; then
     build_mmcv
     install_mmcv_wheel
   fi
@@ -139,7 +149,7 @@ log "installing OpenMMLab packages, runtime and test requirements"
 
 log "verifying mmcv.ops (RoIAlign, nms on CPU)"
 if ! verify_mmcv_ops; then
-  log "mmcv.ops broken after dependency install; rebuilding"
+  log "mmcv.ops does not work with the cached wheel; rebuilding it"
   build_mmcv
   install_mmcv_wheel
   verify_mmcv_ops
