@@ -3,4 +3,7 @@
 # registry, so they build under scope mmselfemd without a prefix.
 import mmpretrain.datasets  # noqa: F401
 
+from .coco_unlabeled import IMG_EXTENSIONS, CocoUnlabeledDataset
 from .transforms import *  # noqa: F401,F403
+
+__all__ = ['CocoUnlabeledDataset', 'IMG_EXTENSIONS']

@@ -1,0 +1,106 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+# Self-EMD pretraining data: COCO train2017 without labels.
+# Two 224 px large views with BYOL's asymmetric augmentations (view 1: blur
+# always, no solarize; view 2: blur 0.1, solarize 0.2) plus, per large view,
+# two 96 px small views cut on a 2x2 / 3x3 spatial pyramid (SPC) inside it.
+# Crop scale, grids, small-view count/size and small-view augmentations are
+# our choices (see docs/en/dataset_prepare.md); the packed data samples
+# carry crop_boxes, flips and parent for every view.
+dataset_type = 'CocoUnlabeledDataset'
+data_root = 'data/coco/'
+
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+
+large_crop = dict(
+    type='RandomResizedCropWithBox',
+    scale=224,
+    crop_ratio_range=(0.08, 1.),
+    interpolation='bicubic',
+    downscale_interpolation='area',
+    backend='cv2')
+color_jitter = dict(
+    type='RandomApply',
+    transforms=[
+        dict(
+            type='FastColorJitter',
+            brightness=0.4,
+            contrast=0.4,
+            saturation=0.2,
+            hue=0.1)
+    ],
+    prob=0.8)
+grayscale = dict(
+    type='RandomGrayscale',
+    prob=0.2,
+    keep_channels=True,
+    channel_weights=(0.114, 0.587, 0.2989))
+flip = dict(type='RandomFlip', prob=0.5, direction='horizontal')
+
+view_pipeline1 = [
+    large_crop, flip, color_jitter, grayscale,
+    dict(
+        type='FastGaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=1.),
+    dict(type='Solarize', thr=128, prob=0.),
+]
+view_pipeline2 = [
+    large_crop, flip, color_jitter, grayscale,
+    dict(
+        type='FastGaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=0.1),
+    dict(type='Solarize', thr=128, prob=0.2),
+]
+# Small views are online-only: flip + colour, blur half of the time.
+small_view_pipeline = [
+    flip, color_jitter, grayscale,
+    dict(
+        type='FastGaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=0.5),
+]
+spc = dict(
+    type='SpatialPyramidCrop', size=96, grid_sizes=(2, 3), num_views=2)
+
+train_pipeline = [
+    # Decode JPEGs at 1/2..1/8 size only when even the smallest crop keeps
+    # 288 = 3 x 96 decoded pixels per side (never for COCO's 640 px images).
+    dict(
+        type='LoadImageRobust',
+        reduce_decode=dict(
+            crop_ratio_min=0.08,
+            aspect_ratio_range=(3. / 4., 4. / 3.),
+            min_decoded_side=288)),
+    dict(
+        type='MultiViewWithBoxes',
+        num_views=[1, 1],
+        transforms=[view_pipeline1, view_pipeline2],
+        small_view_crop=spc,
+        small_view_transforms=small_view_pipeline),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        # Only the top-level "images" list is parsed (it precedes the
+        # annotations, which are never decoded); labels are not used.
+        ann_file='annotations/instances_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline))

@@ -1,0 +1,48 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import default_collate
+from torch.utils.data import DataLoader
+
+from mmselfemd.registry import DATASETS
+
+from .conftest import BAD, GOOD
+from .test_crop_pipeline import CONFIG
+from .utils import file_logger, skipped_files
+
+
+def test_two_workers_epoch_over_mixed_set(image_zoo, tmp_path):
+    root, _ = image_zoo
+    lst = tmp_path / 'mixed.txt'
+    lst.write_text('\n'.join(GOOD + BAD) + '\n')
+    cfg = Config.fromfile(CONFIG)
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.update(data_root=root, ann_file=str(lst), data_prefix=dict(img=''))
+    log_file = file_logger(tmp_path)
+    dataset = DATASETS.build(ds_cfg)
+    assert len(dataset) == len(GOOD) + len(BAD) == 14
+    loader = DataLoader(
+        dataset,
+        batch_size=4,
+        num_workers=2,
+        collate_fn=default_collate,
+        multiprocessing_context='fork',
+        worker_init_fn=lambda i: torch.manual_seed(i))
+    good = {osp.join(root, n) for n in GOOD}
+    seen = 0
+    for batch in loader:
+        n = len(batch['data_samples'])
+        seen += n
+        assert [tuple(v.shape) for v in batch['inputs']] == [
+            (n, 3, 224, 224)
+        ] * 2 + [(n, 3, 96, 96)] * 4
+        for sample in batch['data_samples']:
+            assert sample.img_path in good
+            assert sample.crop_boxes.shape == (6, 4)
+    assert seen == 14
+    # every bad file was skipped and named (maybe by both workers);
+    # no good file was reported
+    assert set(skipped_files(log_file)) == {osp.join(root, n) for n in BAD}
+    assert len(set(skipped_files(log_file))) == 5

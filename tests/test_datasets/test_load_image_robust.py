@@ -1,0 +1,142 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+import io
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from mmselfemd.datasets.transforms import (
+    LoadImageRobust,
+    UnreadableImageError,
+    decode_image_robust,
+)
+
+from .conftest import BAD, GOOD, exif_orientation_bytes, jpeg_bytes
+from .utils import file_logger, skipped_files
+
+
+def _astro():
+    return cv2.resize(data.astronaut(), (640, 480)).astype(np.float32)
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_every_good_file_is_3ch_uint8(image_zoo, backend):
+    root, expected = image_zoo
+    load = LoadImageRobust(decode_backend=backend)
+    for name in GOOD:
+        out = load(dict(img_path=osp.join(root, name)))
+        assert out is not None, name
+        img = out['img']
+        assert img.dtype == np.uint8 and img.ndim == 3, name
+        assert img.shape == expected[name] + (3, ), name
+        assert out['ori_shape'] == expected[name]
+        h, w = expected[name]
+        np.testing.assert_array_equal(out['crop_box'], [0, 0, w, h])
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_content_is_right(image_zoo, backend):
+    root, _ = image_zoo
+    load = LoadImageRobust(channel_order='rgb', decode_backend=backend)
+
+    def read(name):
+        return load(dict(img_path=osp.join(root, name)))['img'].astype(
+            np.float32)
+
+    astro = _astro()
+    assert np.abs(read('astronaut.jpg') - astro).mean() < 4
+    # EXIF orientation 6: displayed = stored rotated 90 degrees clockwise.
+    assert np.abs(read('exif_rot6.jpg') - np.rot90(astro, -1)).mean() < 4
+    cam = data.camera().astype(np.float32)
+    assert np.abs(read('gray16.png') - cam[..., None]).max() <= 1
+    chelsea = data.chelsea().astype(np.float32)
+    assert np.abs(read('rgb16.png') - chelsea).max() <= 1
+    assert np.abs(read('cmyk.jpg') - chelsea).mean() < 8
+    gray = read('gray.jpg')
+    assert np.array_equal(gray[..., 0], gray[..., 2])
+
+
+def test_bgr_is_reversed_rgb(image_zoo):
+    root, _ = image_zoo
+    path = osp.join(root, 'coffee.png')
+    bgr = LoadImageRobust()(dict(img_path=path))['img']
+    rgb = LoadImageRobust(channel_order='rgb')(dict(img_path=path))['img']
+    np.testing.assert_array_equal(bgr, rgb[..., ::-1])
+    np.testing.assert_array_equal(rgb, data.coffee())
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_bad_files_return_none_and_warn_once(image_zoo, tmp_path, backend):
+    root, _ = image_zoo
+    log_file = file_logger(tmp_path)
+    load = LoadImageRobust(decode_backend=backend)
+    for _ in range(2):
+        for name in BAD:
+            assert load(dict(img_path=osp.join(root, name))) is None, name
+    named = skipped_files(log_file)
+    assert sorted(named) == sorted(osp.join(root, n) for n in BAD)
+
+
+def test_truncated_jpeg_is_detected():
+    full = jpeg_bytes(data.astronaut())
+    with pytest.raises(UnreadableImageError, match='truncated'):
+        decode_image_robust(full[:len(full) // 2])
+    # Data appended after the end-of-image marker is fine.
+    img = decode_image_robust(full + b'extra trailing data' * 10)
+    assert img.shape == (512, 512, 3)
+    with pytest.raises(UnreadableImageError, match='empty'):
+        decode_image_robust(b'')
+
+
+def _big_jpeg(tmp_path, exif=None):
+    big = cv2.resize(data.coffee(), (2000, 1500))
+    kwargs = {} if exif is None else dict(exif=exif)
+    path = str(tmp_path / f'big{exif is not None}.jpg')
+    with open(path, 'wb') as f:
+        f.write(jpeg_bytes(big, **kwargs))
+    return path, big
+
+
+def test_reduced_decode(tmp_path):
+    path, big = _big_jpeg(tmp_path)
+    cfg = dict(crop_ratio_min=0.5, aspect_ratio_range=(3 / 4, 4 / 3),
+               min_decoded_side=224)
+    load = LoadImageRobust(channel_order='rgb', reduce_decode=cfg)
+    # smallest crop side = sqrt(0.5 * 3e6 * 0.75) = 1061 -> 1061 / 4 >= 224
+    assert load.decode_factor(2000, 1500) == 4
+    assert load.decode_factor(640, 480) == 1
+    out = load(dict(img_path=path))
+    assert out['decode_factor'] == 4
+    assert out['img'].shape == (375, 500, 3)
+    assert out['ori_shape'] == (1500, 2000)
+    np.testing.assert_array_equal(out['crop_box'], [0, 0, 2000, 1500])
+    ref = cv2.resize(big, (500, 375), interpolation=cv2.INTER_AREA)
+    assert np.abs(out['img'].astype(float) - ref).mean() < 4
+    # EXIF-rotated: the original frame is the displayed (rotated) one.
+    path, _ = _big_jpeg(tmp_path, exif=exif_orientation_bytes(6))
+    out = load(dict(img_path=path))
+    assert out['img'].shape == (500, 375, 3)
+    assert out['ori_shape'] == (2000, 1500)
+    # Without reduce_decode the image is full size.
+    assert LoadImageRobust()(dict(img_path=path))['img'].shape == (2000,
+                                                                   1500, 3)
+
+
+def test_pillow_png_16bit_rgb_palette_paths():
+    # 16-bit grayscale through Pillow's I;16 mode keeps the values.
+    buf = io.BytesIO()
+    Image.fromarray(data.camera().astype(np.uint16) * 257).save(
+        buf, format='PNG')
+    img = decode_image_robust(buf.getvalue(), channel_order='rgb',
+                              backend='pillow')
+    assert np.abs(img[..., 1].astype(int) - data.camera()).max() <= 1
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match='channel_order'):
+        LoadImageRobust(channel_order='hsv')
+    with pytest.raises(ValueError, match='reduce_decode'):
+        LoadImageRobust(reduce_decode=dict(crop_ratio_min=0.08))

@@ -1,0 +1,222 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+"""Benchmark the pretraining data pipeline (images/s in one process).
+
+One process with one torch / OpenCV thread, as in a DataLoader worker, so
+the numbers are images/s **per worker**. Images are real photographs
+shipped by scikit-image, re-encoded as JPEG at COCO size (640x480 and
+480x640, quality 90) and at phone-camera size (4032x3024, 12 MP).
+
+Pipelines:
+
+- ``mmpretrain-byol``: mmpretrain 1.2.0's BYOL pipeline
+  (``configs/_base_/datasets/imagenet_bs32_byol.py``) unchanged, except
+  that mmcv's ``adjust_hue`` is patched to wrap the hue modulo 256: as
+  shipped it raises ``OverflowError`` under numpy 2 for negative hue
+  factors (same cost as the original).
+- ``ours-2view``: ``LoadImageRobust`` + ``MultiViewWithBoxes`` with the
+  same two views (``RandomResizedCropWithBox`` cv2 bicubic/area,
+  ``FastColorJitter``, ``FastGaussianBlur``) + ``PackMultiViewInputs``.
+- ``ours-2view+4small``: the pipeline of
+  ``configs/_base_/datasets/coco_selfemd.py`` (2 x 224 + 4 x 96 SPC views).
+- ``-pillow`` variants decode with Pillow; ``-noreduce`` variants switch off
+  reduced-size JPEG decoding.
+
+Also times ``CocoUnlabeledDataset`` indexing a synthetic 241,690-entry
+image-info JSON (train2017 + unlabeled2017 size).
+
+Example::
+
+    python tools/analysis_tools/benchmark_pipeline.py --num 300
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import platform
+import tempfile
+import time
+
+import cv2
+import mmcv
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from PIL import Image
+from skimage import data
+
+from mmselfemd.datasets import CocoUnlabeledDataset
+from mmselfemd.registry import TRANSFORMS
+
+CONFIG = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
+    'coco_selfemd.py')
+PHOTOS = ['astronaut', 'coffee', 'chelsea', 'rocket', 'hubble_deep_field',
+          'immunohistochemistry', 'retina', 'camera']
+
+
+def _fixed_adjust_hue(img, hue_factor, backend=None):
+    """mmcv.adjust_hue (pillow) with the hue shift wrapped modulo 256."""
+    pil_image = Image.fromarray(img[..., ::-1], mode='RGB')
+    h, s, v = pil_image.convert('HSV').split()
+    shift = int(hue_factor * 255) % 256
+    np_h = ((np.asarray(h, np.int16) + shift) % 256).astype(np.uint8)
+    pil_image = Image.merge('HSV', (Image.fromarray(np_h, 'L'), s, v))
+    return np.array(pil_image.convert('RGB'), dtype=img.dtype)[..., ::-1]
+
+
+def byol_pipeline():
+    """mmpretrain's imagenet_bs32_byol.py train_pipeline."""
+    view_pipeline1 = [
+        dict(type='RandomResizedCrop', scale=224, interpolation='bicubic',
+             backend='pillow'),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='RandomApply', transforms=[
+            dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+                 saturation=0.2, hue=0.1)
+        ], prob=0.8),
+        dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+             channel_weights=(0.114, 0.587, 0.2989)),
+        dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+             magnitude_std='inf', prob=1.),
+        dict(type='Solarize', thr=128, prob=0.),
+    ]
+    view_pipeline2 = copy.deepcopy(view_pipeline1)
+    view_pipeline2[4]['prob'] = 0.1
+    view_pipeline2[5]['prob'] = 0.2
+    return [
+        dict(type='LoadImageFromFile'),
+        dict(type='MultiView', num_views=[1, 1],
+             transforms=[view_pipeline1, view_pipeline2]),
+        dict(type='PackInputs'),
+    ]
+
+
+def our_pipeline(small_views, decode_backend='cv2', reduce=True):
+    cfg = Config.fromfile(CONFIG)
+    pipeline = copy.deepcopy(cfg.train_pipeline)
+    pipeline[0]['decode_backend'] = decode_backend
+    if not reduce:
+        pipeline[0]['reduce_decode'] = None
+    elif not small_views:
+        # only 224 px views: the smallest crop needs 224 decoded pixels
+        pipeline[0]['reduce_decode']['min_decoded_side'] = 224
+    if not small_views:
+        pipeline[1]['small_view_crop'] = None
+        pipeline[1]['small_view_transforms'] = None
+    return pipeline
+
+
+def make_images(folder, size, n):
+    paths = []
+    for i in range(n):
+        img = getattr(data, PHOTOS[i % len(PHOTOS)])()
+        if img.ndim == 2:
+            img = np.dstack([img] * 3)
+        w, h = size if i % 2 == 0 else size[::-1]
+        img = cv2.resize(img[..., :3], (w, h), interpolation=cv2.INTER_CUBIC)
+        path = osp.join(folder, f'{size[0]}_{i}.jpg')
+        Image.fromarray(img).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def bench(pipeline_cfg, paths, num, repeats):
+    transforms = [TRANSFORMS.build(t) for t in pipeline_cfg]
+    rates = []
+    for r in range(repeats + 1):  # first round is warm-up
+        np.random.seed(r)
+        start = time.perf_counter()
+        for i in range(num):
+            results = dict(img_path=paths[i % len(paths)], sample_idx=i)
+            for t in transforms:
+                results = t(results)
+        if r:
+            rates.append(num / (time.perf_counter() - start))
+    return float(np.median(rates))
+
+
+def bench_index(num_train=118287, num_unlabeled=123403):
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, n, off in [('train', num_train, 0),
+                             ('unlabeled', num_unlabeled, 10**6)]:
+            images = [
+                dict(id=off + i, file_name=f'{off + i:012d}.jpg', width=640,
+                     height=480, license=1, date_captured='2013-11-14',
+                     coco_url='http://images.cocodataset.org/x.jpg')
+                for i in range(n)
+            ]
+            with open(osp.join(tmp, f'{name}.json'), 'w') as f:
+                json.dump(dict(info={}, licenses=[], images=images), f)
+        start = time.perf_counter()
+        ds = CocoUnlabeledDataset(
+            data_root=tmp, ann_file='train.json',
+            data_prefix=dict(img='train2017/'),
+            sources=[dict(type='coco_json', ann_file='unlabeled.json',
+                          img_prefix='unlabeled2017/')],
+            filter_cfg=dict(min_size=32), check_files=0)
+        seconds = time.perf_counter() - start
+        size_mb = sum(
+            osp.getsize(osp.join(tmp, f)) for f in os.listdir(tmp)) / 2**20
+        return len(ds), seconds, size_mb
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--num', type=int, default=200,
+                        help='samples per timed round')
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--images', type=int, default=16)
+    parser.add_argument('--skip-index', action='store_true')
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(0)
+    mmcv.adjust_hue = _fixed_adjust_hue
+    import mmcv.image.photometric as photometric
+    photometric.adjust_hue = _fixed_adjust_hue
+    import warnings
+    warnings.simplefilter('ignore')
+    init_default_scope('mmselfemd')
+
+    print(f'# {platform.processor() or platform.machine()}, '
+          f'{os.cpu_count()} cores, python {platform.python_version()}, '
+          f'torch {torch.__version__}, opencv {cv2.__version__}, '
+          f'pillow {Image.__version__}, numpy {np.__version__}')
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {
+            '640x480': make_images(tmp, (640, 480), args.images),
+            '4032x3024': make_images(tmp, (4032, 3024), args.images),
+        }
+        pipelines = [
+            ('mmpretrain-byol', byol_pipeline()),
+            ('ours-2view', our_pipeline(False)),
+            ('ours-2view-pillow', our_pipeline(False, 'pillow')),
+            ('ours-2view-noreduce', our_pipeline(False, reduce=False)),
+            ('ours-2view+4small', our_pipeline(True)),
+            ('ours-2view+4small-noreduce', our_pipeline(True, reduce=False)),
+        ]
+        for set_name, paths in sets.items():
+            base = None
+            for name, cfg in pipelines:
+                if set_name == '640x480' and name.endswith('-noreduce'):
+                    continue  # never reduces at this size
+                rate = bench(cfg, paths, args.num, args.repeats)
+                base = base or rate
+                rows.append((set_name, name, rate, rate / base))
+                print(f'{set_name:10s} {name:28s} {rate:7.1f} img/s '
+                      f'{rate / base:5.2f}x', flush=True)
+    print('\n| images | pipeline | images/s per worker | vs mmpretrain BYOL |')
+    print('|---|---|---:|---:|')
+    for set_name, name, rate, rel in rows:
+        print(f'| {set_name} | {name} | {rate:.1f} | {rel:.2f}x |')
+    if not args.skip_index:
+        n, seconds, size_mb = bench_index()
+        print(f'\nCocoUnlabeledDataset: indexed {n} entries from two '
+              f'image-info JSONs ({size_mb:.0f} MB) in {seconds:.2f} s')
+
+
+if __name__ == '__main__':
+    main()
