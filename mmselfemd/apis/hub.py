@@ -45,6 +45,7 @@ import torch
 
 from mmselfemd.utils.checkpoint_compat import load_checkpoint_safe
 from mmselfemd.version import __version__
+
 from .model_index import WEIGHTS_SHA256_KEY, get_zoo_model
 
 #: Environment variable for the mmselfemd home (cache in ``checkpoints/``).
@@ -123,7 +124,7 @@ def _check_sha256_arg(sha256: str) -> str:
 def _expected_text(expected: str) -> str:
     if len(expected) == 64:
         return expected
-    return f'{expected}... (prefix of {len(expected)} hex digits)'
+    return f'a digest starting with {expected}'
 
 
 def _mismatch(source: str, expected: Tuple[str, str], got: str,
@@ -135,7 +136,7 @@ def _mismatch(source: str, expected: Tuple[str, str], got: str,
 
 
 class _Progress:
-    """Download progress on stderr, at most every 0.2 s."""
+    """Download progress on stderr, redrawn at most every 0.2 s."""
 
     def __init__(self, name: str, total: Optional[int], start: int,
                  enabled: bool) -> None:
@@ -148,7 +149,9 @@ class _Progress:
     def update(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
-        if self.enabled and now - self._last >= 0.2:
+        # Redraw in place on a terminal; in a log file only the last line.
+        if (self.enabled and now - self._last >= 0.2
+                and sys.stderr.isatty()):
             self._last = now
             self._write()
 

@@ -123,7 +123,13 @@ def _parse_model(entry: object, metafile: str) -> Optional[ZooModel]:
                          f'must be a URL string, got {weights!r}.')
     sha256 = fields.get(WEIGHTS_SHA256_KEY.lower())
     if sha256 is not None:
-        sha256 = str(sha256).strip().lower()
+        if not isinstance(sha256, str):
+            # YAML read it as a number (only digits, or an 'e' exponent).
+            raise ValueError(
+                f'Metafile "{metafile}", model "{name}": '
+                f'"{WEIGHTS_SHA256_KEY}" was read as a {type(sha256).__name__}'
+                f' ({sha256!r}), expected 64 hexadecimal digits; quote it.')
+        sha256 = sha256.strip().lower()
         if not _SHA256_RE.match(sha256):
             raise ValueError(
                 f'Metafile "{metafile}", model "{name}": '
@@ -209,9 +215,11 @@ def get_zoo_model(name: str, path: Optional[str] = None) -> ZooModel:
     if zoo:
         known = ', '.join(sorted(zoo))
         detail = f'Known names: {known}.'
-    else:
+    elif index_path:
         detail = ('The zoo has no trained checkpoints yet (no model in it '
                   'has "Weights").')
+    else:
+        detail = 'The zoo has no trained checkpoints yet.'
     raise UnknownZooModelError(
         f'"{name}" is not a model zoo name in {where}. {detail} Pass a '
         'URL or a local path to use a checkpoint from elsewhere.')
