@@ -1,2 +1,12 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-__all__ = []
+from .pretrained_backbone_check_hook import (
+                                             NO_CHECKPOINT,
+                                             PretrainedBackboneCheckHook,
+                                             PretrainedBackboneError,
+                                             check_backbone_checkpoint,
+)
+
+__all__ = [
+    'PretrainedBackboneCheckHook', 'PretrainedBackboneError',
+    'check_backbone_checkpoint', 'NO_CHECKPOINT'
+]

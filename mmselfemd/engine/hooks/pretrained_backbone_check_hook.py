@@ -1,0 +1,313 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+"""Refuse a detection-transfer run whose backbone is not the pretrained one.
+
+MMDetection's base configs initialise the ResNet backbone from
+``torchvision://resnet50`` (ImageNet, supervised). A transfer benchmark that
+forgets to point ``model.backbone.init_cfg`` at the self-supervised
+checkpoint therefore *silently* measures ImageNet weights. The hook below
+checks, before any weight is initialised, that the built model's backbone
+will be loaded from a local checkpoint whose backbone keys and shapes match
+the model exactly, and stops the run with one clear paragraph otherwise.
+
+It is a hook (and not a check in ``tools/train.py``) so that every entry
+point that builds a runner from the config is covered: ``tools/train.py``,
+``mim train mmdet``, MMDetection's own ``tools/train.py``.
+"""
+import os.path as osp
+import re
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import nn
+
+from mmselfemd.registry import HOOKS
+
+#: Default of the ``{{$MMSELFEMD_PRETRAINED:...}}`` substitution in the
+#: transfer configs. mmengine refuses an empty default, so the configs use
+#: this marker, which the hook reads as "no checkpoint was given".
+NO_CHECKPOINT = 'MMSELFEMD_PRETRAINED-is-not-set'
+
+_HOW_TO_SET = (
+    'Give the checkpoint with `--cfg-options '
+    'model.backbone.init_cfg.checkpoint=PATH` or the environment variable '
+    '`MMSELFEMD_PRETRAINED=PATH`.')
+
+_REMOTE = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
+
+
+class PretrainedBackboneError(RuntimeError):
+    """The transfer run would not start from the pretrained backbone."""
+
+
+def _pretrained_cfgs(init_cfg) -> List[dict]:
+    """Return the ``type='Pretrained'`` entries of an ``init_cfg``."""
+    if init_cfg is None:
+        return []
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [
+        cfg for cfg in cfgs
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+    ]
+
+
+def _shape(value) -> Optional[Tuple[int, ...]]:
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _select_keys(state_dict: Dict[str, torch.Tensor],
+                 prefix: Optional[str]) -> Dict[str, torch.Tensor]:
+    """Select the keys mmengine's ``PretrainedInit`` would load.
+
+    Mirrors ``mmengine.runner.checkpoint._load_checkpoint_with_prefix``
+    (with a prefix) and ``load_checkpoint``'s ``^module\\.`` revision
+    (without one).
+    """
+    if prefix:
+        if not prefix.endswith('.'):
+            prefix += '.'
+        return {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
+    return {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+
+
+_RESNET_DEPTHS = {
+    ((2, 2, 2, 2), False): 18,
+    ((3, 4, 6, 3), False): 34,
+    ((3, 4, 6, 3), True): 50,
+    ((3, 4, 23, 3), True): 101,
+    ((3, 8, 36, 3), True): 152,
+}
+
+
+def _describe_resnet(keys) -> str:
+    """Describe the ResNet layout of state-dict keys, '' if none."""
+    blocks = []
+    for stage in range(1, 5):
+        ids = {
+            int(m.group(1))
+            for k in keys for m in [re.match(rf'layer{stage}\.(\d+)\.', k)]
+            if m
+        }
+        blocks.append(max(ids) + 1 if ids else 0)
+    if not any(blocks):
+        return ''
+    bottleneck = 'layer1.0.conv3.weight' in keys
+    depth = _RESNET_DEPTHS.get((tuple(blocks), bottleneck))
+    kind = 'bottleneck' if bottleneck else 'basic'
+    name = f'ResNet-{depth}' if depth else 'ResNet'
+    return f'{name} ({tuple(blocks)} {kind} blocks per stage)'
+
+
+def _examples(items: List[str], limit: int = 4) -> str:
+    shown = ', '.join(items[:limit])
+    more = len(items) - limit
+    return shown + (f' and {more} more' if more > 0 else '')
+
+
+def check_backbone_checkpoint(backbone: nn.Module,
+                              checkpoint: str,
+                              prefix: Optional[str] = 'backbone.') -> None:
+    """Check that ``checkpoint`` holds exactly ``backbone``'s weights.
+
+    Every key of ``backbone.state_dict()`` must be in the checkpoint (after
+    selecting ``prefix``) with the same shape, and the checkpoint must hold
+    no other backbone key: a ResNet-101 checkpoint would otherwise load
+    partially into a ResNet-50 without a word.
+
+    Args:
+        backbone (nn.Module): The built backbone.
+        checkpoint (str): Path of a local checkpoint file.
+        prefix (str, optional): Key prefix selected and stripped, as in
+            ``init_cfg=dict(type='Pretrained', prefix=...)``.
+            Defaults to ``'backbone.'``.
+
+    Raises:
+        PretrainedBackboneError: If the file is missing, holds no key under
+            ``prefix``, or its keys/shapes differ from the backbone's.
+    """
+    if not osp.isfile(osp.expanduser(checkpoint)):
+        raise PretrainedBackboneError(
+            f'The pretrained backbone checkpoint "{checkpoint}" does not '
+            f'exist or is not a file. {_HOW_TO_SET}')
+    loaded = CheckpointLoader.load_checkpoint(
+        osp.expanduser(checkpoint), map_location='cpu')
+    state_dict = loaded.get('state_dict', loaded) if isinstance(
+        loaded, dict) else {}
+    if not isinstance(state_dict, dict):
+        state_dict = {}
+    tensors = {
+        k: v
+        for k, v in state_dict.items() if isinstance(v, torch.Tensor)
+    }
+    selected = _select_keys(tensors, prefix)
+    expected = backbone.state_dict()
+    expected_desc = (f'{len(expected)} {type(backbone).__name__} keys such '
+                     f'as ' + _examples([
+                         f'"{k}" {tuple(v.shape)}'
+                         for k, v in expected.items()
+                     ], 2))
+    if not selected:
+        found = sorted({k.split('.')[0] for k in tensors})
+        hint = ''
+        if prefix and set(expected) & set(tensors):
+            hint = (' Its keys look like an already extracted backbone: '
+                    'set `model.backbone.init_cfg.prefix=None` (or pass '
+                    'the full mmselfemd checkpoint).')
+        elif not prefix and any(k.startswith('backbone.') for k in tensors):
+            hint = (' Its keys are under "backbone.": set '
+                    '`model.backbone.init_cfg.prefix=backbone.`.')
+        raise PretrainedBackboneError(
+            f'The pretrained checkpoint "{checkpoint}" has no backbone '
+            f'weights under the prefix "{prefix or ""}": expected '
+            f'{expected_desc}; its top-level key groups are '
+            f'{found or "none (no tensors)"}.{hint}')
+
+    missing = [k for k in expected if k not in selected]
+    unexpected = [k for k in selected if k not in expected]
+    mismatched = [
+        f'"{k}" {_shape(selected[k])} instead of {tuple(v.shape)}'
+        for k, v in expected.items()
+        if k in selected and _shape(selected[k]) != tuple(v.shape)
+    ]
+    if missing or unexpected or mismatched:
+        problems = []
+        if mismatched:
+            problems.append(f'{len(mismatched)} keys have other shapes '
+                            f'({_examples(mismatched)})')
+        if missing:
+            problems.append(f'{len(missing)} expected keys are missing ('
+                            + _examples([
+                                f'"{k}" {tuple(expected[k].shape)}'
+                                for k in missing
+                            ]) + ')')
+        if unexpected:
+            problems.append(f'{len(unexpected)} keys are not in the model '
+                            f'({_examples(unexpected)})')
+        found, wanted = _describe_resnet(selected), _describe_resnet(expected)
+        layouts = (f' It holds a {found}, the config builds a {wanted}.'
+                   if found and wanted and found != wanted else '')
+        raise PretrainedBackboneError(
+            f'The pretrained checkpoint "{checkpoint}" (keys under prefix '
+            f'"{prefix or ""}") does not match the configured backbone '
+            f'{type(backbone).__name__}:{layouts} ' + '; '.join(problems) +
+            f'. Expected {expected_desc}. The checkpoint was probably '
+            'trained with another architecture (e.g. a ResNet-18 checkpoint '
+            'for a ResNet-50 config): use the matching config or '
+            'checkpoint.')
+
+
+@HOOKS.register_module()
+class PretrainedBackboneCheckHook(Hook):
+    """Stop a transfer run that would not start from the pretrained backbone.
+
+    In ``before_run`` of a *training* run (runs that only test or validate
+    load a fine-tuned checkpoint and are let through), the hook reads the
+    ``init_cfg`` of the built model's backbone and raises
+    :class:`PretrainedBackboneError` unless
+
+    - it is ``dict(type='Pretrained', checkpoint=PATH, prefix=...)`` with a
+      *local* ``PATH`` (``torchvision://``, ``open-mmlab://``, ``http(s)://``
+      and the unset marker :data:`NO_CHECKPOINT` are refused: this is how
+      MMDetection silently falls back to ImageNet weights), and
+    - the keys of ``PATH`` under ``prefix`` match the backbone's state dict
+      exactly (names and shapes).
+
+    ``before_run`` runs before ``init_weights()``, so nothing has been
+    loaded or downloaded when it refuses. ``tools/train.py`` also calls
+    :meth:`check` right after building the runner, before the datasets.
+
+    Args:
+        allow_random_init (bool): Let a backbone *without* a ``Pretrained``
+            ``init_cfg`` train from random initialisation (the random-init
+            baseline). A ``Pretrained`` entry is still checked.
+            Defaults to False.
+        backbone_attr (str): Attribute of the model holding the backbone.
+            Defaults to ``'backbone'``.
+
+    Examples:
+        >>> # in an mmdet-scoped config
+        >>> custom_imports = dict(
+        >>>     imports=['mmselfemd.engine.hooks'],
+        >>>     allow_failed_imports=False)
+        >>> custom_hooks = [
+        >>>     dict(type='PretrainedBackboneCheckHook', _scope_='mmselfemd')
+        >>> ]
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self,
+                 allow_random_init: bool = False,
+                 backbone_attr: str = 'backbone') -> None:
+        self.allow_random_init = allow_random_init
+        self.backbone_attr = backbone_attr
+
+    def before_run(self, runner) -> None:
+        """Check the backbone's ``init_cfg`` before a training run."""
+        from mmengine.runner import BaseLoop
+        if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            # runner.test()/val() load a whole fine-tuned checkpoint.
+            return
+        self.check(runner.model, logger=runner.logger)
+
+    def check(self, model: nn.Module, logger=None) -> None:
+        """Check ``model``'s backbone init.
+
+        Args:
+            model (nn.Module): The built model (wrappers are unwrapped).
+            logger (logging.Logger, optional): Where to report success.
+
+        Raises:
+            PretrainedBackboneError: As described in the class docstring.
+        """
+        if is_model_wrapper(model):
+            model = model.module
+        backbone = getattr(model, self.backbone_attr, None)
+        if not isinstance(backbone, nn.Module):
+            raise PretrainedBackboneError(
+                f'{type(self).__name__}: the model '
+                f'{type(model).__name__} has no backbone module at '
+                f'`model.{self.backbone_attr}`.')
+        pretrained = _pretrained_cfgs(getattr(backbone, 'init_cfg', None))
+        if not pretrained:
+            if self.allow_random_init:
+                if logger is not None:
+                    logger.warning('The backbone is randomly initialised '
+                                   '(allow_random_init=True).')
+                return
+            raise PretrainedBackboneError(
+                'This transfer config needs a pretrained backbone, but '
+                "`model.backbone.init_cfg` has no `type='Pretrained'` "
+                f'entry (it is {getattr(backbone, "init_cfg", None)!r}). '
+                f'{_HOW_TO_SET} For the random-init baseline use the '
+                '`*-scratch_*` config.')
+        for cfg in pretrained:
+            checkpoint = cfg.get('checkpoint')
+            if not checkpoint or checkpoint == NO_CHECKPOINT:
+                raise PretrainedBackboneError(
+                    'No pretrained backbone checkpoint was given, and this '
+                    'transfer config refuses to start without one (it never '
+                    'falls back to ImageNet `torchvision://resnet50` '
+                    f'weights). {_HOW_TO_SET} The file is an mmselfemd '
+                    'pretraining checkpoint (keys under "backbone.") or, '
+                    'with `model.backbone.init_cfg.prefix=None`, the output '
+                    'of tools/model_converters/extract_backbone_weights.py.')
+            if _REMOTE.match(str(checkpoint)):
+                raise PretrainedBackboneError(
+                    f'The backbone checkpoint "{checkpoint}" is a remote '
+                    'or model-zoo address; transfer configs evaluate a '
+                    'local self-supervised checkpoint and refuse '
+                    f'ImageNet/model-zoo weights. {_HOW_TO_SET}')
+            check_backbone_checkpoint(backbone, str(checkpoint),
+                                      cfg.get('prefix'))
+            if logger is not None:
+                logger.info(
+                    f'Pretrained backbone check passed: '
+                    f'{len(backbone.state_dict())} keys of "{checkpoint}" '
+                    f'(prefix "{cfg.get("prefix") or ""}") match '
+                    f'{type(backbone).__name__}.')

@@ -1,0 +1,140 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+"""Shared fixtures for the tools/ tests: tool modules, images, checkpoints.
+
+The checkpoints are fabricated with mmpretrain's ``BYOL``, which has the
+layout of an mmselfemd pretraining checkpoint: ``backbone.*`` (online
+ResNet), ``neck.*``, ``head.*`` and the EMA target ``target_net.module.*``.
+"""
+import importlib.util
+import os
+import os.path as osp
+import sys
+from types import ModuleType
+
+import numpy as np
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOLS = osp.join(REPO, 'tools')
+
+
+def load_tool(relpath: str) -> ModuleType:
+    """Import a script under tools/ as a module (its folder on sys.path)."""
+    path = osp.join(TOOLS, relpath)
+    folder = osp.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = 'tool_' + relpath.replace('/', '_').replace('.py', '')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tool_env() -> dict:
+    """Environment for tool subprocesses: the repo importable, 1 thread.
+
+    One thread per process: on the 2 shared cores, torch's default thread
+    pool spins against other processes and runs ~40x slower.
+    """
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env['OMP_NUM_THREADS'] = '1'
+    env['MKL_NUM_THREADS'] = '1'
+    env.pop('MMSELFEMD_PRETRAINED', None)
+    return env
+
+
+@pytest.fixture(scope='session')
+def image_dir(tmp_path_factory) -> str:
+    """Eight 48x48 RGB images (crops of a scikit-image photograph)."""
+    from PIL import Image
+    folder = tmp_path_factory.mktemp('images')
+    try:
+        from skimage import data
+        photo = data.astronaut()
+    except Exception:  # scikit-image is a test requirement; be lenient
+        photo = np.random.default_rng(0).integers(
+            0, 255, (512, 512, 3), dtype=np.uint8)
+    for i in range(8):
+        y, x = 48 * (i // 4) + 100, 48 * (i % 4) + 100
+        Image.fromarray(photo[y:y + 48, x:x + 48]).save(
+            str(folder / f'{i}.png'))
+    return str(folder)
+
+
+def byol_state_dict(depth: int) -> dict:
+    """State dict of an mmpretrain BYOL with a ResNet-``depth`` backbone.
+
+    The EMA target is filled with a constant so that a converter that reads
+    it instead of the online backbone is caught.
+    """
+    from mmpretrain.models import BYOL
+    channels = 2048 if depth >= 50 else 512
+    neck = dict(
+        type='NonLinearNeck',
+        in_channels=channels,
+        hid_channels=8,
+        out_channels=4,
+        norm_cfg=dict(type='BN1d'))
+    model = BYOL(
+        backbone=dict(type='ResNet', depth=depth, norm_cfg=dict(type='BN')),
+        neck=neck,
+        head=dict(
+            type='LatentPredictHead',
+            loss=dict(type='CosineSimilarityLoss'),
+            predictor=dict(
+                type='NonLinearNeck',
+                in_channels=4,
+                hid_channels=8,
+                out_channels=4,
+                with_avg_pool=False,
+                norm_cfg=dict(type='BN1d'))))
+    torch.manual_seed(depth)
+    with torch.no_grad():
+        for name, value in model.named_parameters():
+            if not name.startswith('target_net.'):
+                value.normal_(0, 0.02)
+        for name, value in model.named_buffers():
+            if name.endswith('running_var') and name.startswith('backbone'):
+                value.uniform_(0.5, 2.0)
+        for name, value in model.target_net.state_dict().items():
+            if value.is_floating_point():
+                value.fill_(7.0)
+    return model.state_dict()
+
+
+def save_checkpoint(path: str, state_dict: dict) -> str:
+    """Save like mmengine's runner (state_dict + plain meta)."""
+    torch.save(
+        dict(
+            meta=dict(epoch=0, iter=2, seed=0, experiment_name='fake'),
+            state_dict=state_dict), path)
+    return path
+
+
+@pytest.fixture(scope='session')
+def r50_checkpoint(tmp_path_factory) -> str:
+    """An mmselfemd-layout checkpoint with a ResNet-50 backbone."""
+    folder = tmp_path_factory.mktemp('ckpt50')
+    return save_checkpoint(str(folder / 'byol_r50.pth'), byol_state_dict(50))
+
+
+@pytest.fixture(scope='session')
+def r18_checkpoint(tmp_path_factory) -> str:
+    """An mmselfemd-layout checkpoint with a ResNet-18 backbone."""
+    folder = tmp_path_factory.mktemp('ckpt18')
+    return save_checkpoint(str(folder / 'byol_r18.pth'), byol_state_dict(18))
+
+
+@pytest.fixture(scope='session')
+def no_backbone_checkpoint(tmp_path_factory) -> str:
+    """A checkpoint without any backbone key."""
+    folder = tmp_path_factory.mktemp('ckptnb')
+    return save_checkpoint(
+        str(folder / 'classifier.pth'),
+        {
+            'head.fc.weight': torch.zeros(10, 4),
+            'head.fc.bias': torch.zeros(10)
+        })

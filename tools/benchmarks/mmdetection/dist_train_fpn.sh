@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Detection transfer benchmark with torchrun:
+#   pretraining checkpoint -> extracted backbone -> MMDetection fine-tuning
+#   -> COCO evaluation of the last checkpoint.
+#
+#   bash tools/benchmarks/mmdetection/dist_train_fpn.sh CONFIG PRETRAIN GPUS \
+#       [train.py args ...]
+#
+#   CONFIG    a transfer config, e.g.
+#             configs/benchmarks/mmdetection/coco/faster-rcnn_r50-pre_fpn-syncbn_8xb2-1x_coco.py
+#   PRETRAIN  an mmselfemd pretraining checkpoint (tools/train.py output)
+#   GPUS      GPUs per node (8 x 2 images = the protocol's batch 16)
+#
+# Env: WORK_DIR (default work_dirs/benchmarks/mmdetection/<config>/<ckpt>),
+# CFG_OPTIONS (space-separated key=value config overrides given to both the
+# fine-tuning and the test, e.g. data roots),
+# PYTHON, and dist_train.sh's NNODES/NODE_RANK/MASTER_ADDR/PORT.
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+    echo "usage: $0 CONFIG PRETRAIN GPUS [train.py args ...]" >&2
+    exit 1
+fi
+CFG=$1
+PRETRAIN=$2
+GPUS=$3
+PYTHON=${PYTHON:-python}
+export PYTHON
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CFG_NAME=$(basename "${CFG}" .py)
+CKPT_NAME=$(basename "${PRETRAIN}")
+CKPT_NAME=${CKPT_NAME%.*}
+WORK_DIR=${WORK_DIR:-"work_dirs/benchmarks/mmdetection/${CFG_NAME}/${CKPT_NAME}"}
+mkdir -p "${WORK_DIR}"
+read -r -a EXTRA <<< "${CFG_OPTIONS:-}"
+
+echo "[1/3] extracting the online backbone of ${PRETRAIN}"
+"${PYTHON}" "${TOOLS_DIR}/model_converters/extract_backbone_weights.py" \
+    "${PRETRAIN}" "${WORK_DIR}/backbone.pth"
+
+echo "[2/3] fine-tuning ${CFG_NAME} from ${WORK_DIR}/backbone.pth"
+# The extracted file has no "backbone." prefix, hence prefix=None.
+bash "${TOOLS_DIR}/dist_train.sh" "${CFG}" "${GPUS}" \
+    --work-dir "${WORK_DIR}" \
+    --cfg-options model.backbone.init_cfg.checkpoint="${WORK_DIR}/backbone.pth" \
+    model.backbone.init_cfg.prefix=None ${EXTRA[@]+"${EXTRA[@]}"} \
+    "${@:4}"
+
+LAST=$(cat "${WORK_DIR}/last_checkpoint")
+echo "[3/3] testing ${LAST}"
+bash "${TOOLS_DIR}/dist_test.sh" "${CFG}" "${LAST}" "${GPUS}" \
+    --work-dir "${WORK_DIR}/test" \
+    ${EXTRA[@]+--cfg-options "${EXTRA[@]}"}

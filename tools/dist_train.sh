@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun (torch.distributed.run).
+#
+#   bash tools/dist_train.sh CONFIG GPUS [train.py args ...]
+#
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# On a machine without CUDA the processes use the gloo backend (CPU).
+# PYTHON selects the interpreter (default: python).
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "usage: $0 CONFIG GPUS [train.py args ...]" >&2
+    exit 1
+fi
+CONFIG=$1
+GPUS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+PYTHONPATH="${TOOLS_DIR}/..${PYTHONPATH:+:${PYTHONPATH}}" \
+"${PYTHON}" -m torch.distributed.run \
+    --nnodes="${NNODES}" \
+    --node_rank="${NODE_RANK}" \
+    --master_addr="${MASTER_ADDR}" \
+    --nproc_per_node="${GPUS}" \
+    --master_port="${PORT}" \
+    "${TOOLS_DIR}/train.py" \
+    "${CONFIG}" \
+    --launcher pytorch "${@:3}"
