@@ -1,0 +1,81 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+# The demo's pretraining (tools/run_demo.py): Self-EMD on a ResNet-18 over
+# the generated demo scenes (224 px), in minutes on a CPU. Same model, loss
+# and views as the default recipe, scaled down: 128 px large views (4x4 C5
+# nodes), 64 px SPC small views (2x2), narrower projector/predictor, BN,
+# batch 32, LARS + cosine over 300 iterations.
+_base_ = [
+    '../_base_/models/selfemd_resnet50.py',
+    '../_base_/datasets/coco_selfemd.py',
+    '../_base_/default_runtime.py',
+]
+
+data_root = '{{$MMSELFEMD_DEMO_DATA:work_dirs/demo/data/}}'
+norm_cfg = dict(type='BN')
+max_iters = 300
+
+model = dict(
+    backbone=dict(depth=18, norm_cfg=norm_cfg),
+    neck=dict(in_channels=512, hid_channels=1024, norm_cfg=norm_cfg),
+    head=dict(predictor=dict(hid_channels=1024, norm_cfg=norm_cfg)),
+    # the global branch works on pooled vectors: 1-d BN
+    global_neck=dict(
+        in_channels=512, hid_channels=1024, norm_cfg=dict(type='BN1d')),
+    global_head=dict(
+        predictor=dict(hid_channels=1024, norm_cfg=dict(type='BN1d'))))
+
+large_crop = dict(
+    type='RandomResizedCropWithBox',
+    scale=128,
+    crop_ratio_range=(0.2, 1.),
+    interpolation='bicubic',
+    downscale_interpolation='area',
+    backend='cv2')
+view_pipeline1 = [large_crop] + _base_.view_pipeline1[1:]
+view_pipeline2 = [large_crop] + _base_.view_pipeline2[1:]
+train_pipeline = [
+    dict(type='LoadImageRobust'),
+    dict(
+        type='MultiViewWithBoxes',
+        num_views=[1, 1],
+        transforms=[view_pipeline1, view_pipeline2],
+        small_view_crop=dict(
+            type='SpatialPyramidCrop', size=64, grid_sizes=(2, 3),
+            num_views=1),
+        small_view_transforms={{_base_.small_view_pipeline}}),
+    dict(type='PackMultiViewInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    pin_memory=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/image_info_pretrain.json',
+        data_prefix=dict(img=''),
+        pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='LARS', lr=0.6, momentum=0.9, weight_decay=1.5e-6),
+    paramwise_cfg=dict(
+        custom_keys={
+            'bn': dict(decay_mult=0, lars_exclude=True),
+            'bias': dict(decay_mult=0, lars_exclude=True),
+            'downsample.1': dict(decay_mult=0, lars_exclude=True),
+        }))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=30),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=30, end=max_iters,
+         T_max=max_iters - 30)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
