@@ -92,8 +92,12 @@ def transport_plan(model, view_a: np.ndarray, view_b: np.ndarray) -> tuple:
     Returns:
         tuple: plan (N, M), shape of map A, shape of map B, similarity.
     """
-    from mmselfemd.models.utils import (cosine_cost, cross_reference_weights,
-                                        sinkhorn, uniform_weights)
+    from mmselfemd.models.utils import (
+        cosine_cost,
+        cross_reference_weights,
+        sinkhorn,
+        uniform_weights,
+    )
     device = next(model.parameters()).device
     # the preprocessor expects BGR uint8 CHW like the packed inputs
     inputs = [
@@ -193,10 +197,10 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
         osp.abspath(__file__)))))
-    import mmselfemd  # noqa: F401  (weights-only checkpoint loading)
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
+    import mmselfemd  # noqa: F401  (weights-only checkpoint loading)
     from mmselfemd.registry import MODELS
     from mmselfemd.utils import register_all_modules
 

@@ -11,6 +11,12 @@ from mmselfemd.registry import MODELS
 SMALL_VIEW_TARGETS = ('both', 'parent', 'other')
 
 
+def _build(cfg: Union[dict, nn.Module]) -> nn.Module:
+    """Build a module from a config in mmselfemd's registry, or pass a
+    module through."""
+    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
+
+
 @MODELS.register_module()
 class SelfEMD(BaseSelfSupervisor):
     """Self-EMD: BYOL on feature maps, compared by Earth Mover's Distance.
@@ -105,10 +111,13 @@ class SelfEMD(BaseSelfSupervisor):
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        # Build from mmselfemd's registry (which falls back to
+        # mmpretrain's), so that our neck and head build whatever the
+        # default scope; BaseSelfSupervisor would use mmpretrain's registry.
         super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
+            backbone=_build(backbone),
+            neck=_build(neck),
+            head=_build(head),
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
@@ -120,12 +129,8 @@ class SelfEMD(BaseSelfSupervisor):
                 f'small_view_targets must be one of {SMALL_VIEW_TARGETS}, '
                 f'got {small_view_targets!r}')
         if global_neck is not None:
-            self.global_neck = (
-                global_neck if isinstance(global_neck, nn.Module) else
-                MODELS.build(global_neck))
-            self.global_head = (
-                global_head if isinstance(global_head, nn.Module) else
-                MODELS.build(global_head))
+            self.global_neck = _build(global_neck)
+            self.global_head = _build(global_head)
         else:
             self.global_neck = None
             self.global_head = None
@@ -151,42 +156,51 @@ class SelfEMD(BaseSelfSupervisor):
             modules.append(self.global_neck)
         return nn.ModuleList(modules)
 
-    @staticmethod
-    def _parents(data_samples: Optional[Sequence[DataSample]], view: int,
-                 device: torch.device) -> torch.Tensor:
-        """Per-sample index (0 or 1) of the large view a small view came
-        from, read from ``DataSample.parent``."""
-        if not data_samples or any('parent' not in ds
-                                   for ds in data_samples):
-            raise ValueError('small_view_targets=\'parent\'/\'other\' needs '
-                             'DataSample.parent on every sample')
-        parents = torch.as_tensor(
-            [int(ds.parent[view]) for ds in data_samples], device=device)
-        if not bool(((parents == 0) | (parents == 1)).all()):
-            raise ValueError(f'parent of small view {view} must be 0 or 1, '
-                             f'got {parents.tolist()}')
-        return parents
+    def _small_view_choices(
+            self, inputs: Sequence[torch.Tensor],
+            data_samples: Optional[Sequence[DataSample]]
+    ) -> List[Optional[torch.Tensor]]:
+        """For each small view, the per-sample index (0 or 1) of the large
+        view whose target it is matched to, or None for both.
 
-    def _pairs(
-        self, num_views: int,
-        data_samples: Optional[Sequence[DataSample]],
-        targets: List[List[torch.Tensor]]
-    ) -> List[Tuple[int, int]]:
+        Reads ``DataSample.parent`` for ``'parent'`` / ``'other'``; checked
+        before any forward pass or target update.
+        """
+        choices: List[Optional[torch.Tensor]] = []
+        for s in range(2, len(inputs)):
+            if self.small_view_targets == 'both':
+                choices.append(None)
+                continue
+            if not data_samples or any('parent' not in ds
+                                       for ds in data_samples):
+                raise ValueError(
+                    f'small_view_targets={self.small_view_targets!r} needs '
+                    'DataSample.parent on every sample')
+            parents = torch.as_tensor(
+                [int(ds.parent[s]) for ds in data_samples],
+                device=inputs[s].device)
+            if not bool(((parents == 0) | (parents == 1)).all()):
+                raise ValueError(f'parent of small view {s} must be 0 or 1, '
+                                 f'got {parents.tolist()}')
+            choices.append(parents if self.small_view_targets ==
+                           'parent' else 1 - parents)
+        return choices
+
+    @staticmethod
+    def _pairs(choices: Sequence[Optional[torch.Tensor]],
+               targets: List[List[torch.Tensor]]) -> List[Tuple[int, int]]:
         """Build the (online view, target index) pairs.
 
         ``targets`` holds one list per target kind (spatial maps, and
         global vectors when on), each starting with the two large views;
-        per-sample selections for ``'parent'``/``'other'`` are appended to
-        them.
+        per-sample selections for ``'parent'`` / ``'other'`` are appended
+        to them.
         """
         pairs = [(0, 1), (1, 0)]
-        for s in range(2, num_views):
-            if self.small_view_targets == 'both':
+        for s, chosen in enumerate(choices, start=2):
+            if chosen is None:
                 pairs += [(s, 0), (s, 1)]
                 continue
-            parents = self._parents(data_samples, s, targets[0][0].device)
-            chosen = parents if self.small_view_targets == 'parent' \
-                else 1 - parents
             for kind in targets:
                 sel = chosen.view(-1, *([1] * (kind[0].dim() - 1))) == 0
                 kind.append(torch.where(sel, kind[0], kind[1]))
@@ -212,6 +226,7 @@ class SelfEMD(BaseSelfSupervisor):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('SelfEMD needs a list of at least 2 views '
                              '(2 large views first, then small views)')
+        choices = self._small_view_choices(inputs, data_samples)
         feats = [self.backbone(view) for view in inputs]
         online = [self.neck(f)[0] for f in feats]
 
@@ -224,7 +239,7 @@ class SelfEMD(BaseSelfSupervisor):
                 targets.append(
                     [target_modules[2](f)[0] for f in target_feats])
 
-        pairs = self._pairs(len(inputs), data_samples, targets)
+        pairs = self._pairs(choices, targets)
         # 2 * mean over pairs: with two views, l(0->1) + l(1->0).
         losses = dict(
             loss_emd=2 * self.head.loss_pairs(online, targets[0], pairs))

@@ -1,2 +1,4 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-__all__ = []
+from .spatial_emd_head import SpatialEMDHead
+
+__all__ = ['SpatialEMDHead']

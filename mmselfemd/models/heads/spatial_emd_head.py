@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmselfemd.registry import MODELS
+
 from ..utils import emd_similarity
 
 
@@ -28,7 +29,7 @@ class SpatialEMDHead(BaseModule):
     detached: no gradient reaches the target network.
 
     Defaults: cosine cost and EMD come from the paper; cross-reference node
-    weights (DeepEMD), ε = 0.05, the iteration count and the envelope
+    weights (DeepEMD), ε = 0.05, 30 iterations and the envelope
     gradient are our choices (see ``docs/en/model.md``). With
     ``grad='envelope'`` the plan P is treated as a constant in the backward
     pass; by Danskin's theorem that is the exact gradient of the entropic
@@ -36,7 +37,8 @@ class SpatialEMDHead(BaseModule):
     through the Sinkhorn iterations.
 
     Args:
-        predictor (dict): Config of the predictor, e.g.
+        predictor (dict | nn.Module): Config of the predictor (or the
+            module), e.g.
             ``dict(type='SpatialBYOLNeck', in_channels=256,
             hid_channels=4096, out_channels=256)``.
         weights (str): Node weights (marginals) of the transport problem,
@@ -44,21 +46,30 @@ class SpatialEMDHead(BaseModule):
             Defaults to ``'cross_reference'``.
         eps (float): Entropic regularisation ε of Sinkhorn, on costs in
             [0, 2]. Defaults to 0.05.
-        num_iters (int): Number of Sinkhorn iterations. Defaults to 50.
+        num_iters (int): Sinkhorn iterations at the target ε (after the
+            solver's ε-scaling stages). Defaults to 30.
         grad (str): ``'envelope'`` (plan detached) or ``'unrolled'``
             (back-propagate through the iterations). Defaults to
             ``'envelope'``.
+        tol (float, optional): Early-stopping tolerance of the solver;
+            None runs the fixed number of iterations. Defaults to None.
+        solver_cfg (dict, optional): Further keyword arguments of
+            :func:`mmselfemd.models.utils.sinkhorn` (``eps_start``,
+            ``eps_decay``, ``anneal_iters``, ``check_every``).
+            Defaults to None.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
     """
 
     def __init__(self,
-                 predictor: dict,
+                 predictor: Union[dict, nn.Module],
                  weights: str = 'cross_reference',
                  eps: float = 0.05,
-                 num_iters: int = 50,
+                 num_iters: int = 30,
                  grad: str = 'envelope',
+                 tol: Optional[float] = None,
+                 solver_cfg: Optional[dict] = None,
                  loss_weight: float = 1.0,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -73,6 +84,8 @@ class SpatialEMDHead(BaseModule):
         self.eps = eps
         self.num_iters = num_iters
         self.grad = grad
+        self.tol = tol
+        self.solver_cfg = dict(solver_cfg or {})
         self.loss_weight = loss_weight
 
     def predict(self, online: torch.Tensor) -> torch.Tensor:
@@ -105,7 +118,9 @@ class SpatialEMDHead(BaseModule):
             weights=self.weights,
             eps=self.eps,
             num_iters=self.num_iters,
-            grad=self.grad)
+            grad=self.grad,
+            tol=self.tol,
+            **self.solver_cfg)
 
     def loss(self, online: torch.Tensor,
              target: torch.Tensor) -> torch.Tensor:
