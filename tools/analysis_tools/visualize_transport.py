@@ -99,10 +99,11 @@ def transport_plan(model, view_a: np.ndarray, view_b: np.ndarray) -> tuple:
         uniform_weights,
     )
     device = next(model.parameters()).device
-    # the preprocessor expects BGR uint8 CHW like the packed inputs
+    # the preprocessor expects collated views: a list of (B, 3, H, W)
+    # BGR uint8 batches, one per view
     inputs = [
-        torch.from_numpy(v[..., ::-1].copy()).permute(2, 0, 1).to(device)
-        for v in (view_a, view_b)
+        torch.from_numpy(v[..., ::-1].copy()).permute(2, 0, 1)[None].to(
+            device) for v in (view_a, view_b)
     ]
     data = model.data_preprocessor(dict(inputs=inputs, data_samples=None))
     a_in, b_in = data['inputs']
