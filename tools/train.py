@@ -9,6 +9,8 @@ Examples::
 import argparse
 import os
 import os.path as osp
+import sys
+import traceback
 from copy import deepcopy
 
 import torch
@@ -19,8 +21,13 @@ from mmengine.runner import Runner
 
 # importing mmselfemd makes mmengine's checkpoints weights-only loadable
 import mmselfemd  # noqa: F401
-from mmselfemd.engine.hooks import PretrainedBackboneCheckHook
+from mmselfemd.apis.hub import CheckpointDownloadError, ChecksumMismatchError
+from mmselfemd.engine.hooks import (
+    PretrainedBackboneCheckHook,
+    PretrainedBackboneError,
+)
 from mmselfemd.utils import register_all_modules
+from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
 
 # Scopes whose configs follow mmpretrain's data conventions (dict batches,
 # ``default_collate``); other scopes (mmdet) keep their own defaults.
@@ -42,7 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic mixed precision training (float16 on CUDA)')
+        help='enable automatic mixed precision training (float16 with '
+        'dynamic loss scaling on CUDA, bfloat16 on CPU)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -76,6 +84,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or
     # --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug',
+        action='store_true',
+        help='show the full traceback of configuration, file and data '
+        'errors (by default they are reported as one paragraph)')
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -108,21 +121,24 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
-        if not torch.cuda.is_available():
-            raise RuntimeError(
-                "--amp needs a CUDA device: mmengine 0.10.7's "
-                'AmpOptimWrapper asserts that CUDA (or NPU/MLU/MUSA) is '
-                'available, so bfloat16 mixed precision on CPU is not '
-                'supported by this tool. Train on CPU without --amp.')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
+                                 'CPUAmpOptimWrapper'):
             raise ValueError(
                 f'--amp replaces `optim_wrapper.type` by AmpOptimWrapper, '
                 f'but the config uses {optim_wrapper!r}; set the mixed '
                 'precision wrapper in the config instead.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        cfg.optim_wrapper.setdefault('dtype', 'float16')
+        if torch.cuda.is_available():
+            # mmengine's wrapper: float16 with dynamic loss scaling
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+            cfg.optim_wrapper.setdefault('dtype', 'float16')
+        else:
+            # mmengine's AmpOptimWrapper asserts an accelerator; this
+            # subclass runs CPU autocast in bfloat16 (no loss scaling)
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+            cfg.optim_wrapper.pop('loss_scale', None)
+            cfg.optim_wrapper.dtype = 'bfloat16'
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -223,9 +239,49 @@ def check_pretrained_backbone(runner: Runner) -> None:
             hook.check(runner.model, logger=runner.logger)
 
 
-def main(argv=None) -> None:
-    """Entry point."""
-    args = parse_args(argv)
+# Errors caused by what the user gave (config, paths, data, checkpoints):
+# reported as one paragraph unless --debug. Anything else (a bug) keeps
+# its traceback.
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError,
+               KeyError, TypeError, ValueError, ImportError, SyntaxError,
+               PretrainedBackboneError, UnsafeCheckpointError,
+               ChecksumMismatchError, CheckpointDownloadError)
+
+
+def describe_user_error(exc: BaseException) -> str:
+    """One paragraph for a configuration, file or data error.
+
+    A bare ``KeyError`` raised by a config lookup (``cfg['model']`` on a
+    config without that key) is reworded to name the missing key and the
+    code that expected it.
+
+    Args:
+        exc (BaseException): The exception.
+
+    Returns:
+        str: The message, without line breaks.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    msg = str(exc.args[0]) if isinstance(exc, KeyError) and len(
+        exc.args) == 1 else str(exc)
+    if isinstance(exc, KeyError) and frames and osp.join(
+            'mmengine', 'config') in frames[-1].filename:
+        user = next((f for f in reversed(frames[:-1])
+                     if osp.join('mmengine', 'config') not in f.filename),
+                    None)
+        where = f' ({user.name} in {osp.basename(user.filename)})' \
+            if user else ''
+        msg = (f'the config has no key {msg!r}, which is required{where}; '
+               'check the config file for a missing or misspelt entry')
+    where = f' [raised in {frames[-1].filename}:{frames[-1].lineno}]' \
+        if frames else ''
+    text = f'{type(exc).__name__}: {msg}{where}. Run with --debug for ' \
+        'the full traceback.'
+    return ' '.join(text.split())
+
+
+def train(args: argparse.Namespace) -> None:
+    """Build the runner from the config and the command line, and train."""
     register_all_modules(init_default_scope=False)
 
     # mmengine raises a bare KeyError for an empty env-var substitution;
@@ -244,6 +300,19 @@ def main(argv=None) -> None:
 
     check_pretrained_backbone(runner)
     runner.train()
+
+
+def main(argv=None) -> None:
+    """Entry point: train; user errors exit 1 with one paragraph."""
+    args = parse_args(argv)
+    try:
+        train(args)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f'tools/train.py: error: {describe_user_error(exc)}',
+              file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == '__main__':

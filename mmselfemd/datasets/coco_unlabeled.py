@@ -67,6 +67,18 @@ def read_coco_images(text: str, path: str = '<json>') -> list:
         'COCO-style JSON such as image_info_unlabeled2017.json')
 
 
+def _require_ann_file(path: str) -> None:
+    """Fail with a message naming the missing annotation file."""
+    if '://' not in path and not osp.isfile(path):
+        raise FileNotFoundError(
+            f'CocoUnlabeledDataset: annotation file "{path}" does not exist. '
+            'Expected ann_file (joined to data_root) to be a COCO-format '
+            'JSON with an "images" list, or a text file with one image '
+            'path per line; check data_root and ann_file, or set '
+            "ann_file='' to read every image under data_root/"
+            'data_prefix.img.')
+
+
 def _norm(path: str) -> str:
     """Key used to de-duplicate images listed by several sources."""
     return path if '://' in path else osp.normpath(path)
@@ -211,6 +223,7 @@ class CocoUnlabeledDataset(BaseDataset):
     @staticmethod
     def _load_coco_json(src: dict, backend_args) -> List[dict]:
         path = src['ann_file']
+        _require_ann_file(path)
         text = fileio.get_text(path, backend_args=backend_args)
         images = read_coco_images(text, path)
         del text
@@ -234,6 +247,7 @@ class CocoUnlabeledDataset(BaseDataset):
     @staticmethod
     def _load_list(src: dict, backend_args) -> List[dict]:
         path = src['ann_file']
+        _require_ann_file(path)
         text = fileio.get_text(path, backend_args=backend_args)
         prefix = src.get('img_prefix', '')
         out = []

@@ -118,10 +118,11 @@ def test_merge_args_keeps_mmdet_collate(train_tool):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
-def test_amp_needs_cuda(train_tool):
-    with pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
-        train_tool.merge_args(
-            Config.fromfile(TINY_CFG), _args(train_tool, '--amp'))
+def test_amp_on_cpu_uses_bfloat16(train_tool):
+    cfg = train_tool.merge_args(
+        Config.fromfile(TINY_CFG), _args(train_tool, '--amp'))
+    assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
