@@ -29,15 +29,17 @@ import time
 from typing import List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-PRETRAIN_CFG = 'configs/selfemd/selfemd_resnet18_1xb32-coslr-300it_demo.py'
-DET_CFG = 'configs/benchmarks/mmdetection/demo/' \
-    'faster-rcnn_r18-pretrained_fpn_1xb8-400it_demo.py'
+PRETRAIN_CFG = 'configs/selfemd/selfemd_resnet18_1xb32-coslr-100it_demo.py'
+DET_DIR = 'configs/benchmarks/mmdetection/demo/'
+DET_CFG = DET_DIR + 'faster-rcnn_r18-pre_fpn_1xb8-150it_demo.py'
+DET_SCRATCH_CFG = DET_DIR + 'faster-rcnn_r18-scratch_fpn_1xb8-150it_demo.py'
 
 # (stage name, rough share of the wall time) for the overall ETA
-STAGES = [('data', 0.02), ('pretrain', 0.40), ('extract', 0.01),
-          ('finetune-selfemd', 0.26), ('finetune-random', 0.26),
-          ('pictures', 0.05)]
+STAGES = [('data', 0.01), ('pretrain', 0.33), ('extract', 0.02),
+          ('finetune-selfemd', 0.30), ('finetune-random', 0.30),
+          ('pictures', 0.04)]
 
+DATA = ''  # set by main(): the demo data root, passed to the configs
 ITER_RE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
 
 
@@ -86,7 +88,7 @@ class Progress:
 def run_tool(progress: Progress, stage: str, cmd: List[str],
              log_file: str) -> None:
     """Run one tool, stream its progress, keep its full log."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    env = dict(os.environ, PYTHONUNBUFFERED='1', MMSELFEMD_DEMO_DATA=DATA)
     with open(log_file, 'w') as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -161,7 +163,9 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     ft_iters = args.finetune_iters or (4 if args.quick else None)
 
     # 1. data
+    global DATA
     data_root = osp.join(work_dir, 'data')
+    DATA = data_root + '/'
     sys.path.insert(0, ROOT)
     from mmselfemd.utils.demo_scenes import make_demo_scenes
     progress.report('data', 0.0, f'writing scenes to {data_root}')
@@ -170,12 +174,13 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
 
     # 2. pretraining
     pre_dir = osp.join(work_dir, 'pretrain')
-    opts = [f'train_dataloader.dataset.data_root={data_root}/']
+    opts = []
     if pre_iters:
-        opts += [f'train_cfg.max_iters={pre_iters}']
+        opts = ['--cfg-options', f'train_cfg.max_iters={pre_iters}',
+                f'default_hooks.checkpoint.interval={pre_iters}',
+                'default_hooks.logger.interval=1']
     run_tool(progress, 'pretrain', [
-        py, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pre_dir,
-        '--cfg-options', *opts
+        py, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pre_dir, *opts
     ], osp.join(work_dir, 'pretrain.log'))
     with open(osp.join(pre_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
@@ -189,20 +194,19 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
 
     # 4. fine-tuning, Self-EMD init and random init
     results = {}
-    for stage, init in (('finetune-selfemd', backbone),
-                        ('finetune-random', None)):
+    for stage, cfg, init in (('finetune-selfemd', DET_CFG, backbone),
+                             ('finetune-random', DET_SCRATCH_CFG, None)):
         ft_dir = osp.join(work_dir, stage)
-        opts = [f'data_root={data_root}/']
+        opts = []
         if init:
             opts += [f'model.backbone.init_cfg.checkpoint={init}']
-        else:
-            opts += ['model.backbone.init_cfg=None', 'random_init=True']
         if ft_iters:
             opts += [f'train_cfg.max_iters={ft_iters}',
-                     f'train_cfg.val_interval={ft_iters}']
+                     f'train_cfg.val_interval={ft_iters}',
+                     'default_hooks.logger.interval=1']
         run_tool(progress, stage, [
-            py, 'tools/train.py', DET_CFG, '--work-dir', ft_dir,
-            '--cfg-options', *opts
+            py, 'tools/train.py', cfg, '--work-dir', ft_dir,
+            *(['--cfg-options', *opts] if opts else [])
         ], osp.join(work_dir, f'{stage}.log'))
         results[stage] = bbox_metrics(ft_dir)
 

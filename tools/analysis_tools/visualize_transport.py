@@ -32,8 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the crop sampling')
     parser.add_argument(
-        '--top-k', type=int, default=40,
-        help='draw the K heaviest matches (all if K <= 0)')
+        '--top-k', type=int, default=0,
+        help='draw the K heaviest matches; 0 (default) draws the heaviest '
+        'match of every node of view A')
     parser.add_argument(
         '--device', default='cpu', help='device to run the model on')
     return parser.parse_args(argv)
@@ -172,22 +173,28 @@ def draw(img, boxes, views, plan, shape_a, shape_b, sim, top_k,
         return ((c + 0.5) * w / shape[1], (r + 0.5) * h / shape[0])
 
     flat = plan.ravel()
-    order = np.argsort(flat)[::-1]
     if top_k > 0:
-        order = order[:top_k]
-    vmax = flat[order[0]]
+        order = np.argsort(flat)[::-1][:top_k]
+        what = f'the {len(order)} heaviest of {plan.size} matches'
+    else:
+        order = np.arange(plan.shape[0]) * plan.shape[1] + plan.argmax(1)
+        what = 'the heaviest match of each node of A'
+    order = order[np.argsort(flat[order])]  # heaviest drawn last, on top
+    lo, hi = flat[order[0]], flat[order[-1]]
     cmap = plt.get_cmap('plasma')
-    for idx in order[::-1]:  # heaviest drawn last, on top
+    for idx in order:
         i, j = divmod(int(idx), plan.shape[1])
-        mass = flat[idx] / vmax
+        # thickness and colour span the range of the drawn masses
+        mass = (flat[idx] - lo) / max(hi - lo, 1e-12)
         con = ConnectionPatch(
             xyA=centre(i, shape_a, views[0]), coordsA='data', axesA=ax_a,
             xyB=centre(j, shape_b, views[1]), coordsB='data', axesB=ax_b,
             color=cmap(0.15 + 0.8 * mass), lw=0.5 + 4.5 * mass, alpha=0.85)
         fig.add_artist(con)
     fig.text(0.5, 0.005,
-             f'{len(order)} heaviest of {plan.size} matches; thickness and '
-             f'colour = mass (max {vmax:.3f} of total 1)', ha='center',
+             f'Lines: {what}; thickness and colour = mass, from {lo:.4f} '
+             f'(thin) to {hi:.4f} (thick) of a total of 1 (a uniform plan '
+             f'gives {1 / plan.size:.4f} per match).', ha='center',
              fontsize=8)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     fig.savefig(out_file)

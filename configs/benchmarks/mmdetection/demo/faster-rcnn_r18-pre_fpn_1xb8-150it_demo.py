@@ -15,7 +15,7 @@ data_root = '{{$MMSELFEMD_DEMO_DATA:work_dirs/demo/data/}}'
 classes = ('person', 'cat', 'cup', 'rocket', 'motorcycle', 'horse', 'logo')
 metainfo = dict(classes=classes)
 img_scale = (224, 224)
-max_iters = 400
+max_iters = 150
 
 model = dict(
     backbone=dict(
@@ -64,7 +64,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=None,
@@ -77,7 +77,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
-    num_workers=2,
+    num_workers=1,
     dataset=dict(
         data_root=data_root,
         metainfo=metainfo,
@@ -95,12 +95,14 @@ train_cfg = dict(
     val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
+         end=30),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters,
          T_max=max_iters, eta_min=1e-4)
 ]
+# gradient clipping: from random init the losses diverge to NaN without it
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=1e-4))
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+    clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
