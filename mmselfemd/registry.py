@@ -1,5 +1,5 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""mmselfemd provides 20 registry nodes to support using modules across
+"""mmselfemd provides 21 registry nodes to support using modules across
 projects. Each node is a child of the corresponding root registry of
 mmpretrain, so every mmpretrain (and, through it, mmengine) module builds
 under ``default_scope='mmselfemd'`` without a prefix, and ``mmdet.`` /
@@ -8,6 +8,7 @@ under ``default_scope='mmselfemd'`` without a prefix, and ``mmdet.`` /
 More details can be found at
 https://mmengine.readthedocs.io/en/latest/advanced_tutorials/registry.html.
 """
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import Registry
 from mmpretrain.registry import BATCH_AUGMENTS as MMPRETRAIN_BATCH_AUGMENTS
 from mmpretrain.registry import DATA_SAMPLERS as MMPRETRAIN_DATA_SAMPLERS
@@ -40,9 +41,10 @@ from mmpretrain.registry import (
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
-    'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
-    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+    'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
+    'FUNCTIONS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
+    'BATCH_AUGMENTS', 'TASK_UTILS', 'METRICS', 'EVALUATORS', 'VISUALIZERS',
+    'VISBACKENDS'
 ]
 
 #######################################################################
@@ -112,6 +114,15 @@ DATA_SAMPLERS = Registry(
 TRANSFORMS = Registry(
     'transform',
     parent=MMPRETRAIN_TRANSFORMS,
+    scope='mmselfemd',
+    locations=['mmselfemd.datasets'])
+# Functions such as dataloader worker init functions. mmpretrain has no
+# FUNCTIONS node, so the parent is mmengine's root; mmengine's
+# ``Runner.build_dataloader`` looks functions up in that root, where
+# ``mmselfemd.NAME`` finds them in this child.
+FUNCTIONS = Registry(
+    'function',
+    parent=MMENGINE_FUNCTIONS,
     scope='mmselfemd',
     locations=['mmselfemd.datasets'])
 

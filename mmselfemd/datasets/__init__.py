@@ -4,6 +4,7 @@
 import mmpretrain.datasets  # noqa: F401
 
 from .coco_unlabeled import IMG_EXTENSIONS, CocoUnlabeledDataset
+from .epoch_worker_init_fn import epoch_worker_init_fn
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['CocoUnlabeledDataset', 'IMG_EXTENSIONS']
+__all__ = ['CocoUnlabeledDataset', 'IMG_EXTENSIONS', 'epoch_worker_init_fn']

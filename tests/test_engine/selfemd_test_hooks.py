@@ -10,6 +10,12 @@
   point. Without the variable it does nothing.
 - :class:`ForgetDataStateHook` (negative control) defeats the restoring of
   the data state on resume when ``$SELFEMD_TEST_FORGET_DATA_STATE=1``.
+- ``mmselfemd.mmengine_worker_init_fn`` (negative control) is mmengine's
+  ``default_worker_init_fn`` (no epoch term), registered so that a config
+  can name it.
+
+Iterations are counted globally (``runner.iter + 1``), also by the
+epoch-based loop, whose ``batch_idx`` restarts every epoch.
 """
 import json
 import os
@@ -17,10 +23,16 @@ import os.path as osp
 import time
 from typing import Optional
 
+from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
-from mmselfemd.registry import HOOKS
+from mmselfemd.registry import FUNCTIONS, HOOKS
+
+FUNCTIONS.register_module(
+    name='mmengine_worker_init_fn',
+    module=mmengine_worker_init_fn,
+    force=True)
 
 PAUSE_ENV = 'SELFEMD_TEST_PAUSE_AT'
 PAUSED_MARKER = 'paused_at_iter'
@@ -44,7 +56,7 @@ class LossRecorderHook(Hook):
         with open(path, 'a') as f:
             f.write(
                 json.dumps(
-                    dict(iter=batch_idx + 1, rank=rank, losses=losses)) +
+                    dict(iter=runner.iter + 1, rank=rank, losses=losses)) +
                 '\n')
 
 
@@ -64,7 +76,7 @@ class PauseAtIterHook(Hook):
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         pause_at = int(os.environ.get(PAUSE_ENV, '0') or 0)
-        if pause_at and batch_idx + 1 == pause_at:
+        if pause_at and runner.iter + 1 == pause_at:
             with open(osp.join(runner.work_dir, PAUSED_MARKER), 'w') as f:
                 f.write(str(pause_at))
             while True:  # until the test sends SIGKILL

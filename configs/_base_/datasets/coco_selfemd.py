@@ -91,7 +91,14 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
-    persistent_workers=True,
+    # Workers are started again every epoch and seeded from (seed, rank,
+    # worker, epoch): each epoch draws its own augmentations, and a run
+    # resumed at an epoch boundary draws the same ones as an uninterrupted
+    # run. Persistent workers would keep one stream across epochs, which a
+    # resume cannot restore; mmengine's default worker_init_fn (no epoch
+    # term) would replay the same stream every epoch.
+    persistent_workers=False,
+    worker_init_fn=dict(type='mmselfemd.epoch_worker_init_fn'),
     pin_memory=True,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
