@@ -40,18 +40,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _swap_syncbn(cfg):
-    """Replace SyncBN by BN everywhere (single process)."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == 'SyncBN':
-            cfg['type'] = 'BN'
-        for v in cfg.values():
-            _swap_syncbn(v)
-    elif isinstance(cfg, (list, tuple)):
-        for v in cfg:
-            _swap_syncbn(v)
-
-
 def sample_views(cfg, image: str, seed: int) -> tuple:
     """Crop boxes and flips of the two large views, as the pipeline draws
     them, and the decoded image (RGB) they refer to."""
@@ -206,6 +194,7 @@ def main(argv=None) -> str:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
         osp.abspath(__file__)))))
     from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
     from mmengine.runner import load_checkpoint
 
     import mmselfemd  # noqa: F401  (weights-only checkpoint loading)
@@ -217,9 +206,9 @@ def main(argv=None) -> str:
     if cfg.model.get('type') != 'SelfEMD':
         raise ValueError(f'{args.config}: model type is '
                          f'{cfg.model.get("type")!r}, expected SelfEMD')
-    model_cfg = cfg.model.to_dict()
-    _swap_syncbn(model_cfg)
-    model = MODELS.build(model_cfg)
+    # SyncBN needs a process group and a GPU: use plain BN (mmengine's
+    # revert keeps the weights and handles 1-d and 2-d inputs)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     model.to(args.device).eval()
 
