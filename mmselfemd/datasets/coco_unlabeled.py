@@ -1,12 +1,14 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 import json
+import logging
 import os
 import os.path as osp
 import re
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import mmengine.fileio as fileio
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from mmselfemd.registry import DATASETS
 
@@ -79,9 +81,23 @@ def _require_ann_file(path: str) -> None:
             'data_prefix.img.')
 
 
-def _norm(path: str) -> str:
-    """Key used to de-duplicate images listed by several sources."""
-    return path if '://' in path else osp.normpath(path)
+def _real_path(path: str, real_dirs: Dict[str, str]) -> str:
+    """Key used to de-duplicate images listed by several sources.
+
+    The real path of a local file: absolute, normalised, with symbolic
+    links resolved (of the folders and of the file itself), so that a
+    relative and an absolute path, or a link and its target, are one file.
+    Folders are resolved once (``real_dirs`` caches them), so a file costs
+    one ``lstat``. URLs are compared as they are.
+    """
+    if '://' in path:
+        return path
+    folder, name = osp.split(path)
+    real_dir = real_dirs.get(folder)
+    if real_dir is None:
+        real_dir = real_dirs[folder] = osp.realpath(folder or '.')
+    real = osp.join(real_dir, name)
+    return osp.realpath(real) if osp.islink(real) else real
 
 
 @DATASETS.register_module()
@@ -112,11 +128,16 @@ class CocoUnlabeledDataset(BaseDataset):
     ``data_prefix['img']`` is scanned.
 
     Entries keep source order (then file order, folders sorted); an image
-    listed twice (same normalised path) is kept once, at its first place.
-    Nothing is decoded at start-up: ``filter_cfg=dict(min_size=32)`` (or
+    listed twice is kept once, at its first place. Images are the same when
+    their real paths are (symbolic links resolved, relative and absolute
+    paths alike); the number of dropped duplicates is logged with examples.
+    Nothing is decoded at start-up: ``filter_cfg=dict(min_size=64)`` (or
     ``min_width`` / ``min_height``) drops images whose JSON ``width`` /
-    ``height`` are smaller; images without size metadata (folders, lists)
-    are kept. ``indices`` and ``lazy_init`` work as in ``BaseDataset``.
+    ``height`` are smaller, and logs how many; images without size metadata
+    (folders, lists) are kept here and checked when loaded:
+    ``LoadImageRobust`` skips, names and counts images whose decoded shorter
+    side is below its ``min_size`` (64 by default).
+    ``indices`` and ``lazy_init`` work as in ``BaseDataset``.
 
     Unreadable files: with ``LoadImageRobust`` in the pipeline a bad file
     makes the pipeline return None and mmengine refetches another index
@@ -305,20 +326,32 @@ class CocoUnlabeledDataset(BaseDataset):
             coco_json=self._load_coco_json,
             folder=self._load_folder,
             list=self._load_list)
-        seen = set()
+        first: Dict[str, str] = {}  # real path -> first listed path
+        real_dirs: Dict[str, str] = {}
+        duplicates = []
         data_list = []
         for src in self._source_list():
             for info in loaders[src['type']](src, self.backend_args):
-                key = _norm(info['img_path'])
-                if key in seen:
+                key = _real_path(info['img_path'], real_dirs)
+                if key in first:
+                    duplicates.append((info['img_path'], first[key]))
                     continue
-                seen.add(key)
+                first[key] = info['img_path']
                 info = {k: v for k, v in info.items() if v is not None}
                 data_list.append(info)
         if not data_list:
             raise ValueError(
                 f'CocoUnlabeledDataset: no images found in '
                 f'{self._source_list()} (data_root="{self.data_root}")')
+        if duplicates:
+            examples = '; '.join(f'"{dup}" is "{orig}"'
+                                 for dup, orig in duplicates[:3])
+            print_log(
+                f'CocoUnlabeledDataset: dropped {len(duplicates)} duplicate '
+                f'entries (files listed more than once, compared by real '
+                f'path), kept {len(data_list)} images; e.g. {examples}.',
+                logger='current',
+                level=logging.WARNING)
         return data_list
 
     def filter_data(self) -> List[dict]:
@@ -328,11 +361,20 @@ class CocoUnlabeledDataset(BaseDataset):
         min_size = self.filter_cfg.get('min_size', 0) or 0
         min_w = max(min_size, self.filter_cfg.get('min_width', 0) or 0)
         min_h = max(min_size, self.filter_cfg.get('min_height', 0) or 0)
-        return [
+        kept = [
             info for info in self.data_list
             if info.get('width', min_w) >= min_w
             and info.get('height', min_h) >= min_h
         ]
+        dropped = len(self.data_list) - len(kept)
+        if dropped:
+            print_log(
+                f'CocoUnlabeledDataset: filter_cfg={self.filter_cfg} dropped '
+                f'{dropped} of {len(self.data_list)} images smaller than '
+                f'{min_w}x{min_h} pixels by their JSON width/height.',
+                logger='current',
+                level=logging.INFO)
+        return kept
 
     def full_init(self) -> None:
         """Load, filter, subset and serialise; then check files exist."""
@@ -375,9 +417,9 @@ class CocoUnlabeledDataset(BaseDataset):
                 raise RuntimeError(
                     f'CocoUnlabeledDataset: {self._num_bad} of '
                     f'{self._num_tried} samples loaded in this process were '
-                    'unreadable (more than max_bad_ratio='
+                    'unreadable or too small (more than max_bad_ratio='
                     f'{self.max_bad_ratio}), e.g. {self._bad_examples}. '
-                    'Most of the dataset cannot be read: check '
+                    'Most of the dataset cannot be used: check '
                     f'data_root="{self.data_root}", data_prefix='
                     f'{self.data_prefix} and the files (run '
                     'tools/misc/check_coco_folder.py).')

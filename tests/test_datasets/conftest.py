@@ -16,7 +16,11 @@ GOOD = [
     'rgb16.png', 'palette.png', 'rgba.png', 'exif_rot6.jpg'
 ]
 BAD = ['truncated.jpg', 'truncated.png', 'empty.jpg', 'garbage.jpg',
-       'missing.jpg']
+       'missing.jpg', 'cut_eoi.jpg', 'zeroed_eoi.jpg', 'tiny.jpg']
+# Decoded without an error by OpenCV and Pillow (issue 13): a JPEG cut
+# short with its end-of-image marker restored, one whose entropy-coded data
+# are zero-filled from the middle on (marker kept), and a 40x30 photograph.
+SILENT_BAD = ['cut_eoi.jpg', 'zeroed_eoi.jpg', 'tiny.jpg']
 
 
 def jpeg_bytes(rgb: np.ndarray, **kwargs) -> bytes:
@@ -78,6 +82,11 @@ def make_image_zoo(root: str) -> dict:
     Image.fromarray(coffee).save(buf, format='PNG')
     write('truncated.png', buf.getvalue()[:len(buf.getvalue()) // 2], None)
     write('empty.jpg', b'', None)
+    write('cut_eoi.jpg', full[:len(full) * 6 // 10] + b'\xff\xd9', None)
+    zeroed = bytearray(full)
+    zeroed[len(full) // 2:-2] = bytes(len(full) - 2 - len(full) // 2)
+    write('zeroed_eoi.jpg', bytes(zeroed), None)
+    write('tiny.jpg', jpeg_bytes(cv2.resize(astro, (40, 30))), None)
     write('garbage.jpg', b'this is not an image\n' * 50, None)
     expected['missing.jpg'] = None
     return expected

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -131,6 +132,42 @@ def test_mix_dedup_order_and_min_size(coco_root):
     assert len(ds) == 2 + 3 + 1  # 640-wide train, 3 unlabeled, extra
 
 
+def test_duplicates_are_compared_by_real_path(coco_root, tmp_path,
+                                             monkeypatch):
+    log_file = file_logger(tmp_path)
+    u0 = osp.join(coco_root, 'unlabeled2017', 'u0.jpg')
+    link = tmp_path / 'link_to_u0.jpg'
+    link.symlink_to(u0)
+    folder_link = tmp_path / 'unlabeled_link'
+    folder_link.symlink_to(osp.join(coco_root, 'unlabeled2017'))
+    monkeypatch.chdir(coco_root)
+    lst = tmp_path / 'dups.txt'
+    lst.write_text('\n'.join([
+        'unlabeled2017/u0.jpg',  # relative to the working directory
+        u0,  # absolute
+        str(link),  # a link to the file
+        str(folder_link / 'u0.jpg'),  # through a linked folder
+        osp.join(coco_root, 'unlabeled2017', 'sub', '..', 'u0.jpg'),
+        'unlabeled2017/u1.jpg',
+    ]) + '\n')
+    ds = CocoUnlabeledDataset(ann_file=str(lst))
+    assert _paths(ds) == ['unlabeled2017/u0.jpg', 'unlabeled2017/u1.jpg']
+    with open(log_file) as f:
+        log = f.read()
+    assert 'dropped 4 duplicate entries' in log
+    assert f'"{u0}" is "unlabeled2017/u0.jpg"' in log
+
+
+def test_min_size_filter_is_logged(coco_root, tmp_path):
+    log_file = file_logger(tmp_path)
+    ds = CocoUnlabeledDataset(
+        data_root=coco_root, ann_file='annotations/instances_train2017.json',
+        data_prefix=dict(img='train2017/'), filter_cfg=dict(min_size=32))
+    assert len(ds) == 2
+    with open(log_file) as f:
+        assert 'dropped 2 of 4 images smaller than 32x32 pixels' in f.read()
+
+
 def test_indices_and_lazy_init(coco_root):
     ds = CocoUnlabeledDataset(
         data_root=coco_root, ann_file='annotations/instances_train2017.json',
@@ -193,12 +230,13 @@ def test_mostly_unreadable_fails_fast_at_runtime(image_zoo, tmp_path):
 
 def test_some_unreadable_does_not_fail(image_zoo, tmp_path):
     root, _ = image_zoo
-    # 30 readable (repeated through distinct symlinks) and 25 broken
+    # 30 readable (copies of one file: links would be one file) and 25
+    # broken
     names = []
     for i in range(30):
-        link = tmp_path / f'good{i}.jpg'
-        link.symlink_to(osp.join(root, 'gray.jpg'))
-        names.append(str(link))
+        copy = tmp_path / f'good{i}.jpg'
+        shutil.copyfile(osp.join(root, 'gray.jpg'), copy)
+        names.append(str(copy))
     for i in range(25):
         path = tmp_path / f'broken{i}.jpg'
         path.write_bytes(b'')

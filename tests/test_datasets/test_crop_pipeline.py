@@ -5,6 +5,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from mmcv.transforms import BaseTransform
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
@@ -232,3 +233,52 @@ def test_fast_gaussian_blur_close_to_pillow():
                                 prob=1.))(dict(img=img.copy()))['img']
     assert np.abs(ours.astype(int) - ref).mean() < 2
     assert np.abs(ours.astype(int) - img).mean() > 2  # it did blur
+
+
+@pytest.mark.parametrize('wrap', [False, True])
+def test_multiview_refuses_crop_that_does_not_record_its_box(wrap):
+    plain = dict(type='mmpretrain.RandomResizedCrop', scale=32)
+    large = [dict(type='RandomApply', transforms=[plain], prob=0.5)
+             ] if wrap else [plain]
+    with pytest.raises(ValueError) as info:
+        MultiViewWithBoxes(transforms=[large], num_views=2)
+    msg = str(info.value)
+    assert 'large-view pipeline 0 uses RandomResizedCrop' in msg
+    assert 'RandomResizedCropWithBox' in msg
+    # the same in the small views' transforms
+    with pytest.raises(ValueError, match='small_view_transforms uses '
+                       'CenterCrop'):
+        MultiViewWithBoxes(
+            transforms=[[dict(type='RandomResizedCropWithBox', scale=32)]],
+            num_views=2,
+            small_view_crop=dict(type='SpatialPyramidCrop', size=16),
+            small_view_transforms=[dict(type='CenterCrop', crop_size=8)])
+
+
+class _UnknownCrop(BaseTransform):
+    """A crop this package does not know, recording no box."""
+
+    def transform(self, results):
+        results['img'] = results['img'][10:50, 20:80]
+        return results
+
+
+def test_multiview_refuses_unknown_crop_at_run_time():
+    mv = MultiViewWithBoxes(transforms=[[_UnknownCrop()]], num_views=1)
+    with pytest.raises(ValueError) as info:
+        mv(dict(img=coord_image(), crop_box=np.array([0, 0, 400, 300],
+                                                     np.float32)))
+    msg = str(info.value)
+    assert 'large view 0 uses _UnknownCrop' in msg
+    assert '(300, 400) to (40, 60) pixels' in msg
+
+
+def test_multiview_whole_image_resize_keeps_its_box():
+    mv = MultiViewWithBoxes(
+        transforms=[[dict(type='Resize', scale=(40, 30),
+                          interpolation='nearest')]],
+        num_views=1)
+    out = mv(dict(img=coord_image(), crop_box=np.array([0, 0, 400, 300],
+                                                       np.float32)))
+    np.testing.assert_array_equal(out['crop_boxes'], [[0, 0, 400, 300]])
+    assert_content_matches_box(out['img'][0], out['crop_boxes'][0], tol=2)

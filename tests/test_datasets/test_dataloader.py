@@ -8,21 +8,35 @@ from torch.utils.data import DataLoader
 
 from mmselfemd.registry import DATASETS
 
-from .conftest import BAD, GOOD
+from .conftest import BAD, GOOD, SILENT_BAD
 from .test_crop_pipeline import CONFIG
 from .utils import file_logger, skipped_files
 
 
 def test_two_workers_epoch_over_mixed_set(image_zoo, tmp_path):
+    """The default pipeline over good files, bad files and duplicates.
+
+    Bad: missing, empty, garbage, truncated JPEG and PNG, JPEGs with
+    corrupt data that still end with their end-of-image marker (decoded
+    without an error by OpenCV and Pillow), a 40x30 image. Duplicates: a
+    link to a good file, the same file through a linked folder and a
+    ``./`` path. Every bad file is named, no sample comes from one, and
+    each good file is one entry.
+    """
     root, _ = image_zoo
+    link = tmp_path / 'link_to_coffee.png'
+    link.symlink_to(osp.join(root, 'coffee.png'))
+    folder_link = tmp_path / 'zoo_link'
+    folder_link.symlink_to(root)
+    duplicates = [str(link), str(folder_link / 'gray.jpg'), './astronaut.jpg']
     lst = tmp_path / 'mixed.txt'
-    lst.write_text('\n'.join(GOOD + BAD) + '\n')
+    lst.write_text('\n'.join(GOOD + BAD + duplicates) + '\n')
     cfg = Config.fromfile(CONFIG)
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.update(data_root=root, ann_file=str(lst), data_prefix=dict(img=''))
     log_file = file_logger(tmp_path)
     dataset = DATASETS.build(ds_cfg)
-    assert len(dataset) == len(GOOD) + len(BAD) == 14
+    assert len(dataset) == len(GOOD) + len(BAD) == 17
     loader = DataLoader(
         dataset,
         batch_size=4,
@@ -41,8 +55,12 @@ def test_two_workers_epoch_over_mixed_set(image_zoo, tmp_path):
         for sample in batch['data_samples']:
             assert sample.img_path in good
             assert sample.crop_boxes.shape == (6, 4)
-    assert seen == 14
-    # every bad file was skipped and named (maybe by both workers);
-    # no good file was reported
-    assert set(skipped_files(log_file)) == {osp.join(root, n) for n in BAD}
-    assert len(set(skipped_files(log_file))) == 5
+    assert seen == 17
+    # every bad file was skipped and named (maybe by both workers); no
+    # good file was reported; the duplicates were dropped with a count
+    named = skipped_files(log_file)
+    assert set(named) == {osp.join(root, n) for n in BAD}
+    assert len(set(named)) == 8
+    assert {osp.join(root, n) for n in SILENT_BAD} <= set(named)
+    with open(log_file) as f:
+        assert 'dropped 3 duplicate entries' in f.read()

@@ -5,7 +5,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 from skimage import data
 
 from mmselfemd.datasets.transforms import (
@@ -140,3 +140,88 @@ def test_invalid_arguments():
         LoadImageRobust(channel_order='hsv')
     with pytest.raises(ValueError, match='reduce_decode'):
         LoadImageRobust(reduce_decode=dict(crop_ratio_min=0.08))
+
+
+@pytest.mark.parametrize('name', ['cut_eoi.jpg', 'zeroed_eoi.jpg'])
+def test_corrupt_jpeg_with_end_marker_is_rejected(image_zoo, tmp_path,
+                                                   name):
+    root, _ = image_zoo
+    path = osp.join(root, name)
+    with open(path, 'rb') as f:
+        buf = f.read()
+    assert buf.endswith(b'\xff\xd9')
+    # The premise: OpenCV and Pillow decode these files without an error,
+    # to an image far from the photograph (grey where data are missing).
+    lenient = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+    assert lenient is not None and lenient.shape == (480, 640, 3)
+    with Image.open(io.BytesIO(buf)) as pil_img:
+        pil_img.load()
+    astro = _astro()[..., ::-1]  # BGR like cv2
+    assert np.abs(lenient.astype(np.float32) - astro).mean() > 20
+    assert decode_image_robust(buf, strict_jpeg=False).shape == (480, 640,
+                                                                   3)
+    # Strict decoding refuses them, for either backend.
+    for backend in ('cv2', 'pillow'):
+        with pytest.raises(UnreadableImageError, match='corrupt JPEG'):
+            decode_image_robust(buf, backend=backend)
+    log_file = file_logger(tmp_path)
+    load = LoadImageRobust(reduce_decode=dict(
+        crop_ratio_min=0.08, aspect_ratio_range=(3 / 4, 4 / 3),
+        min_decoded_side=64))
+    assert load.decode_factor(640, 480) == 2  # the scaled path is strict too
+    for _ in range(2):
+        assert load(dict(img_path=path)) is None
+    assert skipped_files(log_file) == [path]  # named once
+    with open(log_file) as f:
+        assert 'Corrupt JPEG data' in f.read()
+
+
+def test_tiny_image_is_skipped_and_counted(image_zoo, tmp_path):
+    root, _ = image_zoo
+    log_file = file_logger(tmp_path)
+    load = LoadImageRobust()
+    assert load.min_size == 64
+    tiny = osp.join(root, 'tiny.jpg')
+    for _ in range(3):
+        assert load(dict(img_path=tiny)) is None
+    assert load(dict(img_path=osp.join(root, 'empty.jpg'))) is None
+    assert load.skipped == {'unreadable': 1, 'too small': 1}
+    with open(log_file) as f:
+        log = f.read()
+    assert log.count('skipped too small image') == 1
+    assert '40x30 pixels, shorter side below min_size=64' in log
+    assert '(files skipped so far in this process: 1 unreadable, ' \
+        '1 too small)' in log
+    # the size checked is the full-resolution one after EXIF rotation
+    out = LoadImageRobust(min_size=0)(dict(img_path=tiny))
+    assert out['img'].shape == (30, 40, 3)
+    assert LoadImageRobust(min_size=480)(
+        dict(img_path=osp.join(root, 'exif_rot6.jpg'))) is not None
+    assert LoadImageRobust(min_size=481)(
+        dict(img_path=osp.join(root, 'exif_rot6.jpg'))) is None
+    with pytest.raises(ValueError, match='min_size'):
+        LoadImageRobust(min_size=-1)
+
+
+@pytest.mark.parametrize('orientation', range(1, 9))
+def test_strict_jpeg_exif_orientation_matches_pillow(orientation):
+    rgb = cv2.resize(data.astronaut(), (64, 48))
+    buf = jpeg_bytes(rgb, exif=exif_orientation_bytes(orientation))
+    with Image.open(io.BytesIO(buf)) as pil_img:
+        ref = np.asarray(ImageOps.exif_transpose(pil_img).convert('RGB'))
+    img = decode_image_robust(buf, channel_order='rgb')
+    assert img.shape == ref.shape
+    assert np.abs(img.astype(int) - ref).max() <= 2
+
+
+@pytest.mark.parametrize('factor', [2, 4, 8])
+def test_strict_scaled_decode_matches_opencv(tmp_path, factor):
+    path, _ = _big_jpeg(tmp_path)
+    with open(path, 'rb') as f:
+        buf = f.read()
+    flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+            8: cv2.IMREAD_REDUCED_COLOR_8}[factor]
+    ref = cv2.imdecode(np.frombuffer(buf, np.uint8), flag)
+    img = decode_image_robust(buf, factor=factor)
+    assert img.shape == ref.shape
+    assert np.abs(img.astype(int) - ref).mean() < 1

@@ -4,7 +4,7 @@ import uuid
 
 from mmengine.logging import MMLogger
 
-SKIP_RE = re.compile(r'skipped unreadable image "([^"]+)"')
+SKIP_RE = re.compile(r'skipped (?:unreadable|too small) image "([^"]+)"')
 
 
 def file_logger(tmp_path):

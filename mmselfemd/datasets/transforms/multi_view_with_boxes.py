@@ -1,6 +1,8 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-from typing import List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Union
 
+import mmcv.transforms as mmcv_transforms
+import mmpretrain.datasets.transforms as mmpretrain_transforms
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 
@@ -9,6 +11,52 @@ from mmselfemd.registry import TRANSFORMS
 from .box_utils import current_crop_box
 
 _PER_VIEW_KEYS = ('flip', 'flip_direction', 'parent_box')
+
+#: Transforms of mmcv / mmpretrain that change which region of the image a
+#: view shows without recording it in ``crop_box``. A subclass that records
+#: its box sets the class attribute ``records_crop_box = True``
+#: (``RandomResizedCropWithBox``, ``SpatialPyramidCrop``).
+REGION_CHANGING_TRANSFORMS = tuple(
+    getattr(module, name)
+    for module, names in [
+        (mmcv_transforms, ('CenterCrop', 'Pad')),
+        (mmpretrain_transforms,
+         ('EfficientNetCenterCrop', 'EfficientNetRandomCrop',
+          'MAERandomResizedCrop', 'RandomCrop', 'RandomResizedCrop',
+          'RandomResizedCropAndInterpolationWithTwoPic', 'RandomTranslatePad',
+          'Rotate', 'Shear', 'Translate')),
+    ] for name in names if hasattr(module, name))
+#: Transforms that resample the whole image: its region, and so its crop
+#: box in original pixels, stay the same although its shape changes.
+WHOLE_IMAGE_RESIZES = tuple(
+    getattr(module, name)
+    for module, names in [
+        (mmcv_transforms, ('Resize', 'RandomResize', 'RandomChoiceResize')),
+        (mmpretrain_transforms, ('ResizeEdge', )),
+    ] for name in names if hasattr(module, name))
+
+
+def _walk(transform) -> Iterator[Callable]:
+    """Yield a transform and those nested in it (Compose, RandomApply...)."""
+    yield transform
+    children = getattr(transform, 'transforms', None)
+    if isinstance(children, Compose):
+        children = children.transforms
+    if isinstance(children, (list, tuple)):
+        for child in children:
+            yield from _walk(child)
+
+
+def _unrecorded_crop_message(where: str, name: str) -> str:
+    return (f'MultiViewWithBoxes: {where} uses {name}, which changes the '
+            'region of the image a view shows without recording it in '
+            "results['crop_box']. crop_boxes would then cover the whole "
+            'image, small views would be cut outside their large views and '
+            'parent would be wrong. Use a crop that records its box, e.g. '
+            "RandomResizedCropWithBox instead of mmpretrain's "
+            'RandomResizedCrop (a custom transform records its box by '
+            "setting results['crop_box'] and the class attribute "
+            'records_crop_box = True).')
 
 
 @TRANSFORMS.register_module()
@@ -28,6 +76,15 @@ class MultiViewWithBoxes(BaseTransform):
        (e.g. ``SpatialPyramidCrop``) cuts views inside that large view's
        box from the decoded image; ``small_view_transforms`` (flip, colour
        ...) then run on each small view.
+
+    A transform that changes the region a view shows without recording its
+    box would make ``crop_boxes`` and ``parent`` silently wrong, so it is an
+    error (``ValueError`` naming the transform): at build time for the
+    crops, pads and geometric ops of mmcv and mmpretrain listed in
+    :data:`REGION_CHANGING_TRANSFORMS` (also inside ``RandomApply`` /
+    ``RandomChoice``), and while running for any transform that changes the
+    image's shape without updating ``crop_box``, except the whole-image
+    resizes of :data:`WHOLE_IMAGE_RESIZES`.
 
     **Required Keys:** ``img`` (and ``crop_box`` from ``LoadImageRobust``
     when the image was decoded at reduced size).
@@ -68,6 +125,8 @@ class MultiViewWithBoxes(BaseTransform):
                 f'entry per pipeline ({len(transforms)} pipelines given)')
         self.num_views = list(num_views)
         self.pipelines = [Compose(self._build(t)) for t in transforms]
+        for k, pipeline in enumerate(self.pipelines):
+            self._check_records_boxes(pipeline, f'large-view pipeline {k}')
         self.large_transforms = []
         for pipeline, n in zip(self.pipelines, self.num_views):
             self.large_transforms.extend([pipeline] * n)
@@ -75,6 +134,42 @@ class MultiViewWithBoxes(BaseTransform):
             small_view_crop = TRANSFORMS.build(small_view_crop)
         self.small_view_crop = small_view_crop
         self.small_pipeline = Compose(self._build(small_view_transforms))
+        self._check_records_boxes(self.small_pipeline,
+                                  'small_view_transforms')
+
+    @staticmethod
+    def _check_records_boxes(pipeline: Compose, where: str) -> None:
+        """Refuse known crops that do not record their box."""
+        for transform in _walk(pipeline):
+            if (isinstance(transform, REGION_CHANGING_TRANSFORMS)
+                    and not getattr(transform, 'records_crop_box', False)):
+                raise ValueError(
+                    _unrecorded_crop_message(where,
+                                             type(transform).__name__))
+
+    @staticmethod
+    def _run(pipeline: Compose, results: dict, where: str) -> Optional[dict]:
+        """Run ``pipeline`` step by step, checking that crops record boxes.
+
+        A step that changes the image's shape but leaves ``crop_box`` as
+        it was (the same object) cropped or padded without recording it,
+        unless it is a whole-image resize.
+        """
+        for transform in pipeline.transforms:
+            shape = np.shape(results['img'])[:2]
+            box = results.get('crop_box')
+            results = transform(results)
+            if results is None:
+                return None
+            if (np.shape(results['img'])[:2] != shape
+                    and results.get('crop_box') is box
+                    and not isinstance(transform, WHOLE_IMAGE_RESIZES)):
+                raise ValueError(
+                    _unrecorded_crop_message(
+                        where, f'{type(transform).__name__} (it changed the '
+                        f'image from {tuple(shape)} to '
+                        f"{tuple(np.shape(results['img'])[:2])} pixels)"))
+        return results
 
     @staticmethod
     def _build(transforms: Optional[list]) -> list:
@@ -107,7 +202,7 @@ class MultiViewWithBoxes(BaseTransform):
         """Produce all views with their boxes, flips and parents."""
         imgs, boxes, flips, parents = [], [], [], []
         for k, pipeline in enumerate(self.large_transforms):
-            out = pipeline(self._fresh(results))
+            out = self._run(pipeline, self._fresh(results), f'large view {k}')
             if out is None:
                 return None
             img, box, flip = self._view_record(out, f'large view {k}')
@@ -125,7 +220,8 @@ class MultiViewWithBoxes(BaseTransform):
                 for img, box in zip(spc['img'], spc['crop_box']):
                     view = self._fresh(results)
                     view.update(img=img, crop_box=box, img_shape=img.shape[:2])
-                    out = self.small_pipeline(view)
+                    out = self._run(self.small_pipeline, view,
+                                    f'small view of large view {p}')
                     if out is None:
                         return None
                     img, box, flip = self._view_record(

@@ -42,6 +42,9 @@ class RandomResizedCropWithBox(RandomResizedCrop):
             None (always ``interpolation``, as mmpretrain does).
     """
 
+    #: Sets ``results['crop_box']`` (checked by ``MultiViewWithBoxes``).
+    records_crop_box = True
+
     def __init__(self,
                  scale: Union[Sequence, int],
                  crop_ratio_range: Tuple[float, float] = (0.08, 1.0),

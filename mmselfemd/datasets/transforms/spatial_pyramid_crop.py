@@ -45,6 +45,9 @@ class SpatialPyramidCrop(BaseTransform):
         backend (str): mmcv resize backend. Defaults to 'cv2'.
     """
 
+    #: Sets ``results['crop_box']`` (checked by ``MultiViewWithBoxes``).
+    records_crop_box = True
+
     def __init__(self,
                  size: Union[int, Sequence[int]] = 96,
                  grid_sizes: Sequence[int] = (2, 3),
