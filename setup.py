@@ -85,6 +85,7 @@ if __name__ == '__main__':
         package_data={'mmselfemd': ['.mim/**/*']},
         python_requires='>=3.9',
         license='Apache License 2.0',
+        license_files=['LICENSE'],
         install_requires=parse_requirements('requirements/runtime.txt'),
         extras_require={
             'all': parse_requirements('requirements.txt') +
