@@ -33,7 +33,7 @@ COCO_SPLITS = [
 ]
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Count, check and decode the images of a COCO folder or '
         'any image folder, and print the dataset config for it.')
@@ -54,7 +54,7 @@ def parse_args():
         '--print-config',
         action='store_true',
         help='print a train_dataloader.dataset config for what was found')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def find_coco_sources(root):
@@ -73,7 +73,17 @@ def find_coco_sources(root):
 
 
 def dataset_config(root, found):
-    """A ``train_dataloader.dataset`` config snippet (as text)."""
+    """A ``train_dataloader.dataset`` config snippet (as text).
+
+    Args:
+        root (str): The data root.
+        found (list): ``(split, ann_file or None)`` per COCO split found;
+            empty for a plain image folder, which the dataset then scans
+            (``data_root`` with neither ``ann_file`` nor ``sources``).
+
+    Returns:
+        str: The config text.
+    """
     lines = ['train_dataloader = dict(', '    dataset=dict(',
              "        type='CocoUnlabeledDataset',",
              f"        data_root='{root.rstrip('/')}/',"]
@@ -102,8 +112,8 @@ def _check(path):
         return path, f'{type(e).__name__}: {e}'
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     root = args.root
     if args.folder:
         found = []
@@ -154,8 +164,9 @@ def main():
             with open(args.bad_list, 'w') as f:
                 f.writelines(f'{p}\n' for p, _ in sorted(bad))
             print(f'unreadable files written to {args.bad_list}')
-    if args.print_config and found:
-        print('\n# dataset config for the layout found:')
+    if args.print_config:
+        what = 'image folder' if args.folder else 'layout found'
+        print(f'\n# dataset config for the {what}:')
         print(dataset_config(root, found))
 
 
