@@ -4,10 +4,14 @@
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [args ...]
 #
 # Env: GPUS (total, 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS,
-# PYTHON (python).
+# PYTHON (default: the activated venv, else the project's .venv/; see
+# tools/find_python.sh).
 set -euo pipefail
-set -x
 
+if [ $# -lt 4 ]; then
+    echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args ...]" >&2
+    exit 1
+fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
@@ -16,9 +20,11 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=find_python.sh
+source "${TOOLS_DIR}/find_python.sh"
 
+set -x
 # SRUN_ARGS is split into words on purpose.
 # shellcheck disable=SC2086
 PYTHONPATH="${TOOLS_DIR}/..${PYTHONPATH:+:${PYTHONPATH}}" \

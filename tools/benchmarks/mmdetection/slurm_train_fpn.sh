@@ -20,9 +20,10 @@ fi
 PARTITION=$1
 CFG=$2
 PRETRAIN=$3
-PYTHON=${PYTHON:-python}
-export PYTHON
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# sets and exports PYTHON (the project's .venv/ when not activated)
+# shellcheck source=../../find_python.sh
+source "${TOOLS_DIR}/find_python.sh"
 CFG_NAME=$(basename "${CFG}" .py)
 CKPT_NAME=$(basename "${PRETRAIN}")
 CKPT_NAME=${CKPT_NAME%.*}
