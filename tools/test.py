@@ -23,6 +23,12 @@ from mmengine.runner import Runner
 # importing mmselfemd makes mmengine's checkpoints weights-only loadable
 import mmselfemd  # noqa: F401
 from mmselfemd.utils import register_all_modules
+from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+from mmselfemd.utils.user_errors import (
+    USER_ERRORS,
+    add_debug_argument,
+    run_cli,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,6 +71,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -86,10 +93,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.setdefault('default_scope', 'mmselfemd')
     if cfg.get('test_dataloader', None) is None or cfg.get(
             'test_cfg', None) is None:
-        raise RuntimeError(
+        raise ValueError(
             f'The config "{args.config}" has no test_dataloader/test_cfg: '
-            'pretraining configs cannot be tested; test the fine-tuned '
-            'model with its transfer config instead.')
+            'pretraining configs cannot be tested; fine-tune the '
+            'pretrained backbone with a transfer config '
+            '(configs/benchmarks/mmdetection/) and test that model with the '
+            'same transfer config instead.')
     cfg.launcher = args.launcher
 
     if args.work_dir is not None:
@@ -104,8 +113,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.show or args.show_dir:
         if cfg.default_scope != 'mmdet':
-            raise RuntimeError('--show/--show-dir are only supported for '
-                               'mmdet-scoped (detection) configs.')
+            raise ValueError('--show/--show-dir are only supported for '
+                             'mmdet-scoped (detection) configs.')
         from mmdet.engine.hooks.utils import trigger_visualization_hook
         cfg = trigger_visualization_hook(cfg, args)
 
@@ -133,9 +142,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
-def main(argv=None) -> None:
-    """Entry point."""
-    args = parse_args(argv)
+def run_test(args: argparse.Namespace) -> None:
+    """Build the runner from the config and the command line, and test."""
     register_all_modules(init_default_scope=False)
 
     # mmengine raises a bare KeyError for an empty env-var substitution;
@@ -163,6 +171,14 @@ def main(argv=None) -> None:
 
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
+
+
+def main(argv=None) -> None:
+    """Entry point: test; user errors exit 1 with one paragraph."""
+    args = parse_args(argv)
+    run_cli(lambda: run_test(args), 'tools/test.py',
+            USER_ERRORS + (UnsafeCheckpointError, ),
+            argv=['--debug'] if args.debug else [])
 
 
 if __name__ == '__main__':

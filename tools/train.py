@@ -9,8 +9,6 @@ Examples::
 import argparse
 import os
 import os.path as osp
-import sys
-import traceback
 from copy import deepcopy
 
 import torch
@@ -25,9 +23,15 @@ from mmselfemd.apis.hub import CheckpointDownloadError, ChecksumMismatchError
 from mmselfemd.engine.hooks import (
     PretrainedBackboneCheckHook,
     PretrainedBackboneError,
+    add_portable_checkpoint_hook,
 )
 from mmselfemd.utils import register_all_modules
 from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+from mmselfemd.utils.user_errors import (
+    USER_ERRORS,
+    add_debug_argument,
+    run_cli,
+)
 
 # Scopes whose configs follow mmpretrain's data conventions (dict batches,
 # ``default_collate``); other scopes (mmdet) keep their own defaults.
@@ -58,8 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by the actual total batch size '
-        'relative to `auto_scale_lr.base_batch_size`')
+        help='scale the learning rate by the effective batch size (GPUs x '
+        'batch per GPU x optim_wrapper.accumulative_counts) relative to '
+        '`auto_scale_lr.base_batch_size`')
     parser.add_argument(
         '--no-pin-memory',
         action='store_true',
@@ -84,11 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or
     # --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument(
-        '--debug',
-        action='store_true',
-        help='show the full traceback of configuration, file and data '
-        'errors (by default they are reported as one paragraph)')
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -150,7 +151,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.auto_scale_lr:
         auto_scale_lr = cfg.get('auto_scale_lr', None)
         if not auto_scale_lr or 'base_batch_size' not in auto_scale_lr:
-            raise RuntimeError(
+            raise ValueError(
                 f'--auto-scale-lr needs `auto_scale_lr = dict('
                 f'base_batch_size=N)` in the config "{args.config}", which '
                 'does not set it.')
@@ -242,42 +243,44 @@ def check_pretrained_backbone(runner: Runner) -> None:
 # Errors caused by what the user gave (config, paths, data, checkpoints):
 # reported as one paragraph unless --debug. Anything else (a bug) keeps
 # its traceback.
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError,
-               KeyError, TypeError, ValueError, ImportError, SyntaxError,
-               PretrainedBackboneError, UnsafeCheckpointError,
-               ChecksumMismatchError, CheckpointDownloadError)
+TRAIN_USER_ERRORS = USER_ERRORS + (
+    PretrainedBackboneError, UnsafeCheckpointError, ChecksumMismatchError,
+    CheckpointDownloadError)
 
 
-def describe_user_error(exc: BaseException) -> str:
-    """One paragraph for a configuration, file or data error.
+def scale_lr_with_accumulation(runner: Runner) -> None:
+    """Make ``--auto-scale-lr`` count gradient accumulation.
 
-    A bare ``KeyError`` raised by a config lookup (``cfg['model']`` on a
-    config without that key) is reworded to name the missing key and the
-    code that expected it.
+    mmengine's ``Runner.scale_lr`` scales the learning rate by
+    ``world_size x batch_size / base_batch_size``; with
+    ``optim_wrapper.accumulative_counts = k`` each optimizer step sees
+    ``k`` times that many samples. Dividing the runner's
+    ``base_batch_size`` by ``k`` (the dumped config keeps the original)
+    makes mmengine's ratio ``world_size x batch_size x k / base``.
 
     Args:
-        exc (BaseException): The exception.
-
-    Returns:
-        str: The message, without line breaks.
+        runner (Runner): The built runner, before ``train()``.
     """
-    frames = traceback.extract_tb(exc.__traceback__)
-    msg = str(exc.args[0]) if isinstance(exc, KeyError) and len(
-        exc.args) == 1 else str(exc)
-    if isinstance(exc, KeyError) and frames and osp.join(
-            'mmengine', 'config') in frames[-1].filename:
-        user = next((f for f in reversed(frames[:-1])
-                     if osp.join('mmengine', 'config') not in f.filename),
-                    None)
-        where = f' ({user.name} in {osp.basename(user.filename)})' \
-            if user else ''
-        msg = (f'the config has no key {msg!r}, which is required{where}; '
-               'check the config file for a missing or misspelt entry')
-    where = f' [raised in {frames[-1].filename}:{frames[-1].lineno}]' \
-        if frames else ''
-    text = f'{type(exc).__name__}: {msg}{where}. Run with --debug for ' \
-        'the full traceback.'
-    return ' '.join(text.split())
+    auto_scale_lr = runner.auto_scale_lr
+    if not auto_scale_lr or not auto_scale_lr.get('enable', False):
+        return
+    counts = runner.cfg.optim_wrapper.get('accumulative_counts', 1)
+    if not isinstance(counts, int) or counts < 1:
+        raise ValueError(
+            f'optim_wrapper.accumulative_counts must be a positive integer, '
+            f'got {counts!r}')
+    if counts == 1:
+        return
+    loader = runner.cfg.train_dataloader
+    base = auto_scale_lr['base_batch_size']
+    effective = runner.world_size * loader['batch_size'] * counts
+    runner.logger.info(
+        f'--auto-scale-lr with gradient accumulation: effective batch '
+        f'{runner.world_size} x {loader["batch_size"]} x {counts} '
+        f'(accumulative_counts) = {effective}, base_batch_size {base}: lr '
+        f'x {effective / base:g}. (The mmengine line below counts '
+        f'processes x batch only, against base_batch_size / {counts}.)')
+    runner.auto_scale_lr = dict(auto_scale_lr, base_batch_size=base / counts)
 
 
 def train(args: argparse.Namespace) -> None:
@@ -291,6 +294,8 @@ def train(args: argparse.Namespace) -> None:
         del os.environ['MMSELFEMD_PRETRAINED']
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    # checkpoints that load weights-only anywhere and resume (issue 13)
+    add_portable_checkpoint_hook(cfg)
     setup_cpu_distributed(cfg)
 
     if 'runner_type' not in cfg:
@@ -299,20 +304,15 @@ def train(args: argparse.Namespace) -> None:
         runner = RUNNERS.build(cfg)
 
     check_pretrained_backbone(runner)
+    scale_lr_with_accumulation(runner)
     runner.train()
 
 
 def main(argv=None) -> None:
     """Entry point: train; user errors exit 1 with one paragraph."""
     args = parse_args(argv)
-    try:
-        train(args)
-    except USER_ERRORS as exc:
-        if args.debug:
-            raise
-        print(f'tools/train.py: error: {describe_user_error(exc)}',
-              file=sys.stderr)
-        sys.exit(1)
+    run_cli(lambda: train(args), 'tools/train.py', TRAIN_USER_ERRORS,
+            argv=['--debug'] if args.debug else [])
 
 
 if __name__ == '__main__':

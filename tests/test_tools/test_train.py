@@ -156,7 +156,7 @@ def test_cpu_distributed_wrapper_cfg(train_tool, monkeypatch):
 def test_test_tool_merge_args(tmp_path):
     test_tool = load_tool('test.py')
     args = test_tool.parse_args([TINY_CFG, 'ckpt.pth'])
-    with pytest.raises(RuntimeError, match='no test_dataloader'):
+    with pytest.raises(ValueError, match='no test_dataloader'):
         test_tool.merge_args(Config.fromfile(TINY_CFG), args)
     cfg = Config(
         dict(

@@ -21,12 +21,22 @@ import :func:`extract_backbone` from this file.
 import argparse
 import os
 import os.path as osp
+import pickle
 import re
 from typing import Dict, Optional, Tuple
 
 import torch
 
 from mmselfemd.utils import load_checkpoint_safe
+from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+from mmselfemd.utils.user_errors import (
+    USER_ERRORS,
+    add_debug_argument,
+    run_cli,
+)
+
+# What a converter reports as one paragraph (see run_converter).
+CONVERTER_ERRORS = USER_ERRORS + (UnsafeCheckpointError, )
 
 BACKBONE_PREFIX = 'backbone.'
 # Plain meta entries copied from the source checkpoint.
@@ -45,7 +55,17 @@ def load_checkpoint_file(path: str) -> dict:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file "{path}" not found')
-    ckpt = load_checkpoint_safe(path, map_location='cpu')
+    try:
+        ckpt = load_checkpoint_safe(path, map_location='cpu')
+    except UnsafeCheckpointError:
+        raise
+    except (pickle.UnpicklingError, EOFError, KeyError, RuntimeError) as e:
+        # torch.load on a file that is no checkpoint (e.g. a bare KeyError
+        # for a text file)
+        raise ValueError(
+            f'cannot read "{path}" as a checkpoint ({type(e).__name__}: '
+            f'{e}); expected a file written by torch.save, such as '
+            'the iter_N.pth or epoch_N.pth of tools/train.py') from e
     if not isinstance(ckpt, dict):
         raise ValueError(f'checkpoint "{path}" holds a {type(ckpt).__name__}'
                          ', expected a dict (a state dict or a checkpoint '
@@ -130,7 +150,19 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
         'and head dropped).')
     parser.add_argument('src', help='mmselfemd pretraining checkpoint')
     parser.add_argument('dst', help='output file (.pth)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
+
+
+def run_converter(main, path: str) -> None:
+    """Run a converter's ``main``: bad input ends in one paragraph.
+
+    Args:
+        main (callable): The converter's entry point.
+        path (str): The converter file (``__file__``), named in the report.
+    """
+    run_cli(main, f'tools/model_converters/{osp.basename(path)}',
+            CONVERTER_ERRORS)
 
 
 def main(argv: Optional[list] = None) -> None:
@@ -149,4 +181,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_converter(main, __file__)

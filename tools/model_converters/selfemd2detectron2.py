@@ -31,7 +31,13 @@ import pickle
 from typing import Dict, Optional
 
 import numpy as np
-from extract_backbone_weights import extract_backbone, load_checkpoint_file
+from extract_backbone_weights import (
+    extract_backbone,
+    load_checkpoint_file,
+    run_converter,
+)
+
+from mmselfemd.utils.user_errors import add_debug_argument
 
 
 def detectron2_name(key: str) -> str:
@@ -80,6 +86,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
         'backbone pickle.')
     parser.add_argument('src', help='mmselfemd checkpoint')
     parser.add_argument('dst', help='output file (.pkl)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -99,4 +106,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_converter(main, __file__)

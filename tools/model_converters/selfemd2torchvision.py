@@ -32,8 +32,14 @@ import re
 from typing import Dict, Optional
 
 import torch
-from extract_backbone_weights import extract_backbone, load_checkpoint_file
+from extract_backbone_weights import (
+    extract_backbone,
+    load_checkpoint_file,
+    run_converter,
+)
 from torch import nn
+
+from mmselfemd.utils.user_errors import add_debug_argument
 
 # (blocks per stage, bottleneck) -> torchvision constructor
 _RESNETS = {
@@ -102,6 +108,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
         'ResNet state dict (without fc).')
     parser.add_argument('src', help='mmselfemd checkpoint')
     parser.add_argument('dst', help='output file (.pth)')
+    add_debug_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -116,4 +123,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_converter(main, __file__)

@@ -1,0 +1,107 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+"""Bad input to tools/test.py, the converters and train.py's options.
+
+Like test_bad_input.py: each case runs the tool as a user would and checks
+that it exits 1 with one ``<tool>: error: ...`` paragraph and no traceback,
+and that ``--debug`` brings the traceback back.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+TOOLS = osp.join(REPO, 'tools')
+DEMO_CFG = osp.join(REPO, 'configs', 'selfemd',
+                    'selfemd_resnet18_1xb32-coslr-100it_demo.py')
+PRETRAIN_CFG = osp.join(REPO, 'configs', 'selfemd',
+                        'selfemd_resnet50_8xb32-coslr-800e_coco.py')
+
+
+def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([REPO, env.get('PYTHONPATH', '')])
+    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    return subprocess.run([sys.executable, osp.join(TOOLS, tool), *args],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=180)
+
+
+def _paragraph(tool: str, *args: str) -> str:
+    """Run a tool that must fail; return its one-paragraph error."""
+    proc = _run(tool, *args)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'tools/{tool}: error: '), proc.stderr[-3000:]
+    assert last.endswith('Run with --debug for the full traceback.')
+    return last
+
+
+def _traceback(tool: str, *args: str) -> str:
+    proc = _run(tool, *args, '--debug')
+    assert proc.returncode == 1
+    assert 'Traceback (most recent call last)' in proc.stderr
+    return proc.stderr
+
+
+def test_train_auto_scale_lr_without_base_batch_size(tmp_path):
+    """The demo config has no ``auto_scale_lr``."""
+    msg = _paragraph('train.py', DEMO_CFG, '--auto-scale-lr', '--work-dir',
+                     str(tmp_path))
+    assert '--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)`' \
+        in msg
+    assert DEMO_CFG in msg
+
+
+def test_test_py_on_pretraining_config(tmp_path):
+    args = (PRETRAIN_CFG, str(tmp_path / 'epoch_800.pth'), '--work-dir',
+            str(tmp_path))
+    msg = _paragraph('test.py', *args)
+    assert 'ValueError' in msg and PRETRAIN_CFG in msg
+    assert 'pretraining configs cannot be tested' in msg
+    assert 'configs/benchmarks/mmdetection/' in msg
+    assert 'pretraining configs cannot be tested' in _traceback(
+        'test.py', *args)
+
+
+@pytest.fixture(scope='module')
+def no_backbone(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp('ckpt') / 'classifier.pth')
+    torch.save(dict(state_dict={'head.fc.weight': torch.zeros(2, 2)}), path)
+    return path
+
+
+@pytest.mark.parametrize('tool', [
+    'extract_backbone_weights.py', 'selfemd2torchvision.py',
+    'selfemd2detectron2.py'
+])
+def test_converter_without_backbone(tool, no_backbone, tmp_path):
+    dst = str(tmp_path / ('out.pkl' if 'detectron2' in tool else 'out.pth'))
+    msg = _paragraph(f'model_converters/{tool}', no_backbone, dst)
+    assert 'ValueError: No online backbone weights' in msg
+    assert no_backbone in msg and "['head']" in msg
+    assert not osp.exists(dst)
+
+
+def test_converter_on_a_file_that_is_no_checkpoint(tmp_path):
+    junk = tmp_path / 'notes.pth'
+    junk.write_text('hello\n')
+    msg = _paragraph('model_converters/extract_backbone_weights.py',
+                     str(junk), str(tmp_path / 'out.pth'))
+    assert f'cannot read "{junk}" as a checkpoint' in msg
+    assert 'torch.save' in msg
+
+
+def test_converter_bad_destination_and_debug(no_backbone, tmp_path):
+    args = (no_backbone, str(tmp_path / 'out.pth'))
+    msg = _paragraph('model_converters/selfemd2detectron2.py', *args)
+    assert 'DST must end with .pkl' in msg
+    assert 'DST must end with .pkl' in _traceback(
+        'model_converters/selfemd2detectron2.py', *args)
