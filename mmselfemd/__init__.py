@@ -1,13 +1,14 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 from .apis.checkpoint_schemes import enable_hub_checkpoints
-from .utils.checkpoint_compat import enable_safe_checkpoints
+from .utils.checkpoint_compat import allow_legacy_checkpoints
 from .version import __version__, version_info
 
-# Every entry point imports mmselfemd: make mmengine's checkpoints
-# weights-only loadable on torch >= 2.6 (see utils/checkpoint_compat.py).
-enable_safe_checkpoints()
-# zoo://NAME and http(s):// checkpoints: downloaded, SHA-256 verified and
-# loaded weights-only (see apis/checkpoint_schemes.py).
+# The only process-wide changes of `import mmselfemd` (docs/en/model_zoo.md):
+# checkpoints of earlier mmselfemd versions stay weights-only loadable
+# (utils/checkpoint_compat.py), and mmengine's CheckpointLoader learns the
+# new zoo://NAME scheme (apis/checkpoint_schemes.py). mmengine's local and
+# http(s) loaders are left as they are.
+allow_legacy_checkpoints()
 enable_hub_checkpoints()
 
 __all__ = ['__version__', 'version_info']

@@ -8,6 +8,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # checkpoints as plain data: they load weights-only (torch's default)
+    # without mmselfemd installed; restores the logged history on resume
+    portable_checkpoint=dict(type='PortableCheckpointHook'),
 )
 
 env_cfg = dict(

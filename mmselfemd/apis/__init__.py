@@ -1,5 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 from .checkpoint_schemes import (
+    download_rank0_first,
     enable_hub_checkpoints,
     load_from_verified_http,
     load_from_zoo,
@@ -23,7 +24,8 @@ from .model_index import (
 
 __all__ = [
     'CheckpointDownloadError', 'ChecksumMismatchError', 'UnknownZooModelError',
-    'ZooModel', 'download_checkpoint', 'enable_hub_checkpoints',
+    'ZooModel', 'download_checkpoint', 'download_rank0_first',
+    'enable_hub_checkpoints',
     'find_model_index', 'get_cache_dir', 'get_zoo_model',
     'hash_prefix_from_filename', 'load_from_verified_http', 'load_from_zoo',
     'load_model_index', 'load_zoo_checkpoint', 'sha256_file'

@@ -2,23 +2,24 @@
 """mmengine checkpoint schemes for the model zoo and verified downloads.
 
 :func:`enable_hub_checkpoints` (called by ``import mmselfemd``) registers
-
-* ``zoo://NAME``: a model zoo name, resolved through the metafiles
-  (:mod:`mmselfemd.apis.model_index`);
-* ``http://`` and ``https://``, replacing mmengine's loader;
-
-with mmengine's :class:`~mmengine.runner.CheckpointLoader`. Both download
-through :func:`~mmselfemd.apis.hub.download_checkpoint` (cache, SHA-256
-verification, atomic rename) and load weights-only, so a config can write::
+``zoo://NAME`` with mmengine's :class:`~mmengine.runner.CheckpointLoader`:
+a model zoo name, resolved through the metafiles
+(:mod:`mmselfemd.apis.model_index`), downloaded by
+:func:`~mmselfemd.apis.hub.download_checkpoint` (cache, SHA-256
+verification, weights-only check, atomic rename) and loaded weights-only.
+So a config can write::
 
     model = dict(backbone=dict(init_cfg=dict(
         type='Pretrained', checkpoint='zoo://NAME')))
-    load_from = 'https://example.org/selfemd_r50_20250101-1a2b3c4d.pth'
 
-mmengine's ``torchvision://``, ``open-mmlab://`` and ``mmcls://`` schemes
-call ``mmengine.runner.checkpoint.load_from_http`` for their URLs; that
-name is rebound to the verified loader too, so they benefit as well. Other
-schemes (local paths, ``s3://``, ``pavi://``...) are left as they are.
+``zoo://`` is a new prefix: no scheme that mmengine, MMDetection or a user
+already relies on changes when mmselfemd is imported. mmengine's own
+``http(s)://`` loader (and ``torchvision://``, ``open-mmlab://``, which
+call it) stay as they are; :func:`load_from_verified_http` replaces it
+only where a program asks for it, with
+``enable_hub_checkpoints(verified_http=True)``. The detection-transfer
+configs need neither: their ``PretrainedBackboneCheckHook`` downloads and
+verifies a remote backbone itself and points the config at the local file.
 """
 import sys
 from typing import Any, Optional, Union
@@ -35,21 +36,34 @@ from .hub import ZOO_PREFIX, download_checkpoint
 MapLocation = Optional[Union[str, torch.device]]
 
 
-def _download_rank0_first(name_or_url: str, progress: bool,
-                          cache_dir: Optional[str] = None) -> str:
-    """Download on rank 0 first, then let the other ranks hit the cache."""
+def download_rank0_first(name_or_url: str,
+                         progress: bool,
+                         cache_dir: Optional[str] = None,
+                         **kwargs) -> str:
+    """Download on rank 0 first, then let the other ranks hit the cache.
+
+    Args:
+        name_or_url (str): As in
+            :func:`~mmselfemd.apis.hub.download_checkpoint`.
+        progress (bool): Show progress (rank 0 only).
+        cache_dir (str, optional): Cache directory.
+        **kwargs: Further arguments of ``download_checkpoint``.
+
+    Returns:
+        str: Path of the verified file.
+    """
     rank, world_size = get_dist_info()
     path = None
     if rank == 0:
         path = download_checkpoint(name_or_url, cache_dir=cache_dir,
-                                   progress=progress)
+                                   progress=progress, **kwargs)
     if world_size > 1:
         torch.distributed.barrier()
         if rank > 0:
             # Same file system: a verified cache hit. Otherwise (another
             # node) a download of its own, serialised by the file lock.
             path = download_checkpoint(name_or_url, cache_dir=cache_dir,
-                                       progress=False)
+                                       progress=False, **kwargs)
     return path
 
 
@@ -67,7 +81,7 @@ def load_from_zoo(filename: str, map_location: MapLocation = None) -> Any:
     if not filename.startswith(ZOO_PREFIX):
         raise ValueError(f'Expected a path starting with "{ZOO_PREFIX}", '
                          f'got "{filename}".')
-    path = _download_rank0_first(filename, progress=sys.stderr.isatty())
+    path = download_rank0_first(filename, progress=sys.stderr.isatty())
     return load_checkpoint_safe(path, map_location=map_location)
 
 
@@ -93,19 +107,29 @@ def load_from_verified_http(filename: str,
     """
     if progress is None:
         progress = sys.stderr.isatty()
-    path = _download_rank0_first(filename, progress=progress,
+    path = download_rank0_first(filename, progress=progress,
                                  cache_dir=model_dir)
     return load_checkpoint_safe(path, map_location=map_location)
 
 
-def enable_hub_checkpoints() -> None:
-    """Register the ``zoo://`` and verified ``http(s)://`` schemes.
+def enable_hub_checkpoints(verified_http: bool = False) -> None:
+    """Register the ``zoo://`` scheme (and, on request, verified http).
 
-    Idempotent; called by ``import mmselfemd``.
+    Idempotent; ``import mmselfemd`` calls it without arguments.
+
+    Args:
+        verified_http (bool): Also replace mmengine's ``http://`` /
+            ``https://`` loader (and the ``load_from_http`` that its
+            ``torchvision://`` / ``open-mmlab://`` schemes call) by
+            :func:`load_from_verified_http`, for the whole process. mmengine's
+            own loader downloads into torch's hub cache without checking the
+            hash and unpickles with ``weights_only=False``. Defaults to False.
     """
     CheckpointLoader.register_scheme(
         prefixes=ZOO_PREFIX, loader=load_from_zoo, force=True)
-    CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), loader=load_from_verified_http,
-        force=True)
-    mmengine_checkpoint.load_from_http = load_from_verified_http
+    if verified_http:
+        CheckpointLoader.register_scheme(
+            prefixes=('http://', 'https://'),
+            loader=load_from_verified_http,
+            force=True)
+        mmengine_checkpoint.load_from_http = load_from_verified_http

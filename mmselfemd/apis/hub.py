@@ -16,13 +16,18 @@ of precedence:
 A download that does not match is deleted and :class:`ChecksumMismatchError`
 names the URL, the expected and the actual digest. A download whose hash is
 known nowhere is kept with a warning that prints its digest, so that it can
-be pinned. Downloads are written to ``<file>.partial`` and renamed into
-place only once verified (atomic); an interrupted download is resumed with
-an HTTP ``Range`` request on the next call; a per-file lock serialises
-processes that fetch the same file. :func:`load_zoo_checkpoint` then loads
-the file with :func:`~mmselfemd.utils.checkpoint_compat.load_checkpoint_safe`
-(``weights_only=True``): a checkpoint that needs a global outside the
-allow-list (e.g. ``os.system``) is refused, nothing in it is executed.
+be pinned (or refused, with ``require_sha256=True``). A download must also
+load weights-only (``load_checkpoint_safe``; nothing in it is executed):
+one that needs a global outside the allow-list
+(e.g. ``os.system``) or is no checkpoint at all is deleted too, and the
+error says so, so that no later permissive load (mmengine's http loader, a
+user's ``torch.load(weights_only=False)``, a cache hit) can run it. A
+cached file is checked the same way before it is returned. Downloads are
+written to ``<file>.partial`` and renamed into place only once verified
+(atomic); an interrupted download is resumed with an HTTP ``Range`` request
+on the next call; a per-file lock (``<file>.lock``, removed when released)
+serialises processes that fetch the same file. :func:`load_zoo_checkpoint`
+then loads the file weights-only.
 
 The cache is ``$MMSELFEMD_HOME/checkpoints``, by default
 ``${XDG_CACHE_HOME:-~/.cache}/mmselfemd/checkpoints``.
@@ -43,7 +48,10 @@ from typing import Any, Iterator, Optional, Tuple, Union
 
 import torch
 
-from mmselfemd.utils.checkpoint_compat import load_checkpoint_safe
+from mmselfemd.utils.checkpoint_compat import (
+    UnsafeCheckpointError,
+    load_checkpoint_safe,
+)
 from mmselfemd.version import __version__
 
 from .model_index import WEIGHTS_SHA256_KEY, get_zoo_model
@@ -172,18 +180,61 @@ class _Progress:
 
 @contextlib.contextmanager
 def _file_lock(path: str) -> Iterator[None]:
-    """Exclusive advisory lock (POSIX ``flock``; no-op elsewhere)."""
+    """Exclusive advisory lock on ``path``, removed when released.
+
+    POSIX ``flock``; a no-op elsewhere. The lock file is deleted while it
+    is still locked; a process that was waiting on it then sees that the
+    path no longer names the file it locked, and locks the new one.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    with open(path, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _check_loadable(path: str, source: str, shown: str) -> None:
+    """Delete ``path`` unless it loads weights-only; raise if deleted.
+
+    Args:
+        path (str): The downloaded (``.partial``) or cached file.
+        source (str): Where it came from, for the message.
+        shown (str): What to call the file in the message.
+    """
+    try:
+        load_checkpoint_safe(path, map_location='cpu', mmap=True)
+    except UnsafeCheckpointError as e:
+        os.remove(path)
+        raise UnsafeCheckpointError(
+            f'{e} The {shown} from "{source}" was deleted, so that no later '
+            'load can run it.') from e
+    except Exception as e:  # a truncated zip, a directory entry...
+        os.remove(path)
+        raise CheckpointDownloadError(
+            f'The checkpoint from "{source}" cannot be loaded weights-only '
+            f'({type(e).__name__}: {e}); the {shown} was deleted.') from e
 
 
 def _fetch(url: str, partial: str, progress: bool, timeout: float) -> None:
@@ -286,8 +337,9 @@ def download_checkpoint(name_or_url: str,
                         sha256: Optional[str] = None,
                         progress: bool = True,
                         model_index: Optional[str] = None,
-                        timeout: float = 60.0) -> str:
-    """Fetch a checkpoint into the cache and verify its SHA-256.
+                        timeout: float = 60.0,
+                        require_sha256: bool = False) -> str:
+    """Fetch a checkpoint into the cache, verify its SHA-256 and its pickle.
 
     Args:
         name_or_url (str): A zoo name (optionally ``zoo://NAME``), a URL
@@ -304,6 +356,9 @@ def download_checkpoint(name_or_url: str,
             names. Defaults to
             :func:`~mmselfemd.apis.model_index.find_model_index`.
         timeout (float): Socket timeout in seconds.
+        require_sha256 (bool): Refuse (before downloading) a URL or zoo
+            model whose SHA-256 is known nowhere, instead of keeping it
+            with a warning. Defaults to False.
 
     Returns:
         str: Path of the verified file.
@@ -311,7 +366,10 @@ def download_checkpoint(name_or_url: str,
     Raises:
         ChecksumMismatchError: If the digest differs; a download is
             deleted first.
-        CheckpointDownloadError: If the transfer fails.
+        UnsafeCheckpointError: If a download or cached file needs a global
+            outside the weights-only allow-list; it is deleted first.
+        CheckpointDownloadError: If the transfer fails, or the file is no
+            checkpoint (deleted first).
         UnknownZooModelError: If a name is neither a path nor in the zoo.
         FileNotFoundError: If a local path does not exist.
         ValueError: If the URL scheme or ``sha256`` is malformed.
@@ -334,6 +392,15 @@ def download_checkpoint(name_or_url: str,
         suffix = hash_prefix_from_filename(filename)
         if suffix:
             expected = (suffix, f'the "-{suffix}" suffix of the file name')
+    if expected is None and require_sha256:
+        raise ValueError(
+            f'The SHA-256 of the checkpoint "{source}" is not known (no '
+            f'sha256 argument, no "{WEIGHTS_SHA256_KEY}" in a metafile, no '
+            '"-hash8" suffix in the file name), so it cannot be verified '
+            'and was not downloaded. Publish it under a name ending in '
+            '"-<first 8 hex digits of its SHA-256>.pth", pin it in the '
+            'metafile, or download it with tools/model_zoo/download.py '
+            '--sha256 HEX and give the local path.')
 
     directory = get_cache_dir(cache_dir)
     os.makedirs(directory, exist_ok=True)
@@ -343,9 +410,11 @@ def download_checkpoint(name_or_url: str,
         if osp.isfile(dst):
             if expected is None:
                 _warn_unverified(source, dst, None)
+                _check_loadable(dst, source, f'cached file "{dst}"')
                 return dst
             got = sha256_file(dst)
             if got.startswith(expected[0]):
+                _check_loadable(dst, source, f'cached file "{dst}"')
                 return dst
             warnings.warn(
                 f'Cached checkpoint "{dst}" does not match the SHA-256 '
@@ -361,6 +430,7 @@ def download_checkpoint(name_or_url: str,
                 'The downloaded file was deleted. Check the URL and the '
                 'hash; a mirror or proxy may have served a different or '
                 'truncated file.')
+        _check_loadable(partial, source, f'downloaded file "{dst}"')
         if expected is None:
             _warn_unverified(source, dst, got)
         os.replace(partial, dst)

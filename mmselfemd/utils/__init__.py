@@ -1,12 +1,15 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 from .checkpoint_compat import (
-                                SAFE_CHECKPOINT_GLOBALS,
-                                enable_safe_checkpoints,
+                                LEGACY_CHECKPOINT_GLOBALS,
+                                allow_legacy_checkpoints,
                                 load_checkpoint_safe,
+                                make_checkpoint_portable,
+                                restore_message_hub,
 )
 from .setup_env import register_all_modules
 
 __all__ = [
-    'register_all_modules', 'enable_safe_checkpoints',
-    'load_checkpoint_safe', 'SAFE_CHECKPOINT_GLOBALS'
+    'register_all_modules', 'allow_legacy_checkpoints',
+    'load_checkpoint_safe', 'LEGACY_CHECKPOINT_GLOBALS',
+    'make_checkpoint_portable', 'restore_message_hub'
 ]

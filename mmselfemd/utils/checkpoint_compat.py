@@ -1,39 +1,61 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""Weights-only checkpoints for mmengine 0.10.7 on torch >= 2.6.
+"""Checkpoints that load anywhere, weights-only, without mmselfemd.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine
-0.10.7 calls ``torch.load`` without the argument, so it cannot resume from
-its own checkpoints: the message hub stores :class:`HistoryBuffer` objects
-whose default pickling needs numpy's array reconstruction globals (and, for
-the statistics methods, ``builtins.getattr``, which must never be
-allow-listed because it opens arbitrary attribute access).
+0.10.7 calls ``torch.load`` without the argument. A checkpoint written by
+mmengine's runner as it is cannot be loaded that way: its message hub holds
+:class:`~mmengine.logging.HistoryBuffer` objects (numpy arrays, and
+``builtins.getattr`` for their statistics methods, which must never be
+allow-listed) and numpy scalars (e.g. the ``eta``).
 
-:func:`enable_safe_checkpoints` fixes this at the source, without ever
-turning weights-only loading off:
+:func:`make_checkpoint_portable` rewrites a checkpoint, just before it is
+saved, into plain data that torch's weights-only loader accepts with its
+default allow-list: Python containers and scalars, tensors. A
+``HistoryBuffer`` becomes ``dict(type='HistoryBuffer', log_history=tensor,
+count_history=tensor, max_length=int)``; numpy scalars become Python
+scalars and numpy arrays tensors. :func:`restore_message_hub` turns the
+buffers back into ``HistoryBuffer`` objects when the checkpoint is loaded
+to resume. :class:`~mmselfemd.engine.hooks.PortableCheckpointHook` calls
+both; the configs of mmselfemd list it in ``default_hooks``. Such a
+checkpoint loads with plain ``torch.load`` (weights-only, the default) and
+with mmengine's loader in a Python where mmselfemd is not installed;
+mmengine without the hook resumes it too, only without the logged history
+(it skips non-``HistoryBuffer`` scalars with a warning).
 
-1. :class:`HistoryBuffer` gets a pickle reduction that stores its history as
-   plain Python lists and rebuilds it through :func:`rebuild_history_buffer`.
-2. That function and numpy's *scalar/dtype* reconstruction (plain data, no
-   code) are the only globals added to torch's weights-only allow-list
-   (:data:`SAFE_CHECKPOINT_GLOBALS`).
-3. mmengine's loader for local files is replaced by one that loads with
-   ``weights_only=True`` explicitly and turns torch's refusal into an error
-   that names the file and the offending global.
+What ``import mmselfemd`` still changes (:func:`allow_legacy_checkpoints`):
+torch's weights-only allow-list gains :func:`rebuild_history_buffer` and
+numpy's scalar/dtype reconstruction (data, not code), so that checkpoints
+written by earlier versions of mmselfemd (which pickled the buffers through
+:func:`rebuild_history_buffer`) still resume. Nothing else: mmengine's
+checkpoint loaders and the pickling of its classes are left as they are.
 
-``import mmselfemd`` calls it, so every entry point is covered.
+:func:`load_checkpoint_safe` loads one file weights-only explicitly (even
+where ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set) and turns torch's refusal
+into an error that names the file and the offending global; mmselfemd's
+own tools load through it.
 """
 import pickle
-from typing import Any, Optional, Union
+from collections import OrderedDict
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+
+#: ``type`` of a ``HistoryBuffer`` written as plain data.
+HISTORY_BUFFER_TYPE = 'HistoryBuffer'
+_PLAIN_SCALARS = (str, int, float, bool, bytes, bytearray, complex,
+                  type(None))
+_TORCH_TYPES = (torch.Tensor, torch.Size, torch.dtype, torch.device)
 
 
 def rebuild_history_buffer(log_history: list, count_history: list,
                            max_length: int) -> HistoryBuffer:
-    """Rebuild a :class:`HistoryBuffer` from plain lists.
+    """Rebuild a :class:`HistoryBuffer` pickled by an earlier mmselfemd.
+
+    Earlier versions pickled buffers as a call of this function. It stays
+    (and stays allow-listed) so that their checkpoints still resume; new
+    checkpoints never reference it.
 
     Args:
         log_history (list): Logged values.
@@ -44,12 +66,6 @@ def rebuild_history_buffer(log_history: list, count_history: list,
         HistoryBuffer: The buffer, equal to the pickled one.
     """
     return HistoryBuffer(log_history, count_history, max_length)
-
-
-def _reduce_history_buffer(self: HistoryBuffer) -> tuple:
-    return (rebuild_history_buffer,
-            (self._log_history.tolist(), self._count_history.tolist(),
-             self.max_length))
 
 
 def _numpy_safe_globals() -> list:
@@ -64,23 +80,154 @@ def _numpy_safe_globals() -> list:
     return [scalar, np.dtype] + sorted(dtypes, key=str)
 
 
-SAFE_CHECKPOINT_GLOBALS = [rebuild_history_buffer] + _numpy_safe_globals()
+#: Globals allow-listed for checkpoints of earlier mmselfemd versions.
+LEGACY_CHECKPOINT_GLOBALS = [rebuild_history_buffer] + _numpy_safe_globals()
 
 
 class UnsafeCheckpointError(RuntimeError):
     """Raised when a checkpoint needs globals outside the allow-list."""
 
 
+def history_buffer_to_plain(buffer: HistoryBuffer) -> dict:
+    """A :class:`HistoryBuffer` as plain data (tensors and an int).
+
+    Args:
+        buffer (HistoryBuffer): The buffer.
+
+    Returns:
+        dict: ``type``, ``log_history`` and ``count_history`` (tensors with
+        the arrays' dtypes) and ``max_length``.
+    """
+    return dict(
+        type=HISTORY_BUFFER_TYPE,
+        log_history=torch.from_numpy(np.array(buffer._log_history)),
+        count_history=torch.from_numpy(np.array(buffer._count_history)),
+        max_length=int(buffer.max_length))
+
+
+def history_buffer_from_plain(data: dict) -> HistoryBuffer:
+    """Inverse of :func:`history_buffer_to_plain`.
+
+    Args:
+        data (dict): The plain form.
+
+    Returns:
+        HistoryBuffer: An equal buffer (same values and dtypes).
+    """
+    buffer = HistoryBuffer(max_length=int(data['max_length']))
+    buffer._log_history = np.asarray(data['log_history']).copy()
+    buffer._count_history = np.asarray(data['count_history']).copy()
+    return buffer
+
+
+def is_plain_history_buffer(value: Any) -> bool:
+    """Whether ``value`` is a buffer in the plain form."""
+    return (isinstance(value, dict)
+            and value.get('type') == HISTORY_BUFFER_TYPE
+            and {'log_history', 'count_history', 'max_length'} <= set(value))
+
+
+def _to_plain(obj: Any, path: str, leftovers: List[Tuple[str, str]]) -> Any:
+    if isinstance(obj, HistoryBuffer):
+        return history_buffer_to_plain(obj)
+    if isinstance(obj, np.generic):  # before float: np.float64 is a float
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in 'biufc':
+            return torch.from_numpy(np.array(obj))
+        return _to_plain(obj.tolist(), path, leftovers)
+    if isinstance(obj, _PLAIN_SCALARS) or isinstance(obj, _TORCH_TYPES):
+        return obj
+    if isinstance(obj, dict):  # subclasses (ConfigDict...) become dicts
+        cls = OrderedDict if isinstance(obj, OrderedDict) else dict
+        return cls((k, _to_plain(v, f'{path}.{k}', leftovers))
+                   for k, v in obj.items())
+    if type(obj) in (list, tuple, set):  # not namedtuples: a global each
+        return type(obj)(
+            _to_plain(v, f'{path}[{i}]', leftovers)
+            for i, v in enumerate(obj))
+    cls = type(obj)
+    leftovers.append((path, f'{cls.__module__}.{cls.__qualname__}'))
+    return obj
+
+
+def make_checkpoint_portable(checkpoint: dict) -> List[Tuple[str, str]]:
+    """Rewrite a checkpoint in place as plain data (see the module doc).
+
+    Args:
+        checkpoint (dict): The checkpoint about to be saved.
+
+    Returns:
+        list[tuple[str, str]]: ``(key path, type)`` of the objects that are
+        still not plain data (kept as they are); empty when the checkpoint
+        loads weights-only anywhere.
+    """
+    leftovers: List[Tuple[str, str]] = []
+    for key in list(checkpoint):
+        checkpoint[key] = _to_plain(checkpoint[key], key, leftovers)
+    return leftovers
+
+
+def restore_message_hub(checkpoint: dict) -> int:
+    """Turn plain buffers of ``checkpoint['message_hub']`` back, in place.
+
+    Args:
+        checkpoint (dict): A loaded checkpoint.
+
+    Returns:
+        int: The number of buffers restored.
+    """
+    hub = checkpoint.get('message_hub') if isinstance(checkpoint,
+                                                      dict) else None
+    scalars = hub.get('log_scalars') if isinstance(hub, dict) else None
+    if not isinstance(scalars, dict):
+        return 0
+    restored = 0
+    for key, value in scalars.items():
+        if is_plain_history_buffer(value):
+            scalars[key] = history_buffer_from_plain(value)
+            restored += 1
+    return restored
+
+
+def checkpoint_globals(filename: str) -> set:
+    """The Python globals a checkpoint file's pickle refers to.
+
+    Unlike ``torch.serialization.get_unsafe_globals_in_checkpoint`` it
+    lists all of them, allow-listed or not, e.g.
+    ``{'collections.OrderedDict', 'torch._utils._rebuild_tensor_v2',
+    'torch.FloatStorage'}`` for a plain checkpoint.
+
+    Args:
+        filename (str): A zip checkpoint written by ``torch.save``
+            (pickle protocol 2, torch's default).
+
+    Returns:
+        set[str]: ``module.name`` of every ``GLOBAL`` opcode.
+    """
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(filename) as zf:
+        data = zf.read(
+            next(n for n in zf.namelist() if n.endswith('/data.pkl')))
+    return {
+        arg.replace(' ', '.')
+        for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'
+    }
+
+
 def load_checkpoint_safe(filename: str,
                          map_location: Optional[Union[str,
-                                                      torch.device]] = None
-                         ) -> Any:
+                                                      torch.device]] = None,
+                         mmap: bool = False) -> Any:
     """Load a checkpoint file with ``torch.load(weights_only=True)``.
 
     Args:
         filename (str): Path of the checkpoint.
         map_location (str | torch.device, optional): As in
             :func:`torch.load`.
+        mmap (bool): Memory-map the tensors instead of reading them (zip
+            checkpoints only; others are read). Defaults to False.
 
     Returns:
         Any: The loaded object.
@@ -89,9 +236,15 @@ def load_checkpoint_safe(filename: str,
         UnsafeCheckpointError: If the file needs a global that is not
             allow-listed (e.g. ``os.system``); the message names it.
     """
+    kwargs = dict(map_location=map_location, weights_only=True)
     try:
-        return torch.load(filename, map_location=map_location,
-                          weights_only=True)
+        if mmap:
+            try:
+                return torch.load(filename, mmap=True, **kwargs)
+            except RuntimeError as e:
+                if 'mmap' not in str(e):
+                    raise
+        return torch.load(filename, **kwargs)
     except pickle.UnpicklingError as e:
         # torch's message: a paragraph on the weights_only default, then
         # the reason (e.g. "Trying to load unsupported GLOBAL posix.system
@@ -99,29 +252,24 @@ def load_checkpoint_safe(filename: str,
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
         reason = next((ln for ln in lines if 'GLOBAL' in ln or
                        'Unsupported' in ln), lines[-1] if lines else '')
+        if 'global' not in reason.lower():  # e.g. "Unsupported operand 60"
+            raise UnsafeCheckpointError(
+                f'Refused to load checkpoint "{filename}": it is not a '
+                f'checkpoint that loads weights-only ({reason}); nothing in '
+                'it was executed.') from e
         raise UnsafeCheckpointError(
             f'Refused to load checkpoint "{filename}": it is loaded '
             'weights-only (no code is executed) and it needs a Python '
             f'global outside the allow-list ({reason}). mmselfemd '
-            'checkpoints contain only tensors, plain Python data, '
-            'HistoryBuffers and numpy scalars. If you '
+            'checkpoints contain only tensors and plain Python data. If you '
             'trust the file and its source, convert it with plain torch in '
             'a separate process; mmselfemd never disables weights-only '
             'loading.') from e
 
 
-def _load_from_local(filename: str, map_location=None) -> Any:
-    """mmengine ``CheckpointLoader`` scheme for local files."""
-    import os.path as osp
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file "{filename}" not found')
-    return load_checkpoint_safe(filename, map_location=map_location)
+def allow_legacy_checkpoints() -> None:
+    """Allow-list :data:`LEGACY_CHECKPOINT_GLOBALS`. Idempotent.
 
-
-def enable_safe_checkpoints() -> None:
-    """Make mmengine write and read checkpoints weights-only. Idempotent."""
-    HistoryBuffer.__reduce__ = _reduce_history_buffer
-    torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS)
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=_load_from_local, force=True)
+    Called by ``import mmselfemd``; the only process-wide change it makes.
+    """
+    torch.serialization.add_safe_globals(LEGACY_CHECKPOINT_GLOBALS)

@@ -201,8 +201,7 @@ def test_good_download_verifies_loads_and_uses_cache(server, tmp_path):
     url = server['urls']['good']
     path = download_checkpoint(url, progress=False)
     assert path == osp.join(get_cache_dir(), osp.basename(url))
-    assert sorted(os.listdir(get_cache_dir())) == [
-        osp.basename(url), osp.basename(url) + '.lock']
+    assert os.listdir(get_cache_dir()) == [osp.basename(url)]  # no .lock
     _assert_tiny(load_zoo_checkpoint(url, progress=False))
     _assert_tiny(load_zoo_checkpoint(url, progress=False))
     assert server['files'].count(server['paths']['good']) == 1
@@ -222,13 +221,66 @@ def test_corrupted_download_is_deleted(server):
     assert not osp.exists(osp.join(get_cache_dir(), name + '.partial'))
 
 
-def test_malicious_checkpoint_is_refused(server):
+def test_malicious_checkpoint_is_refused_and_deleted(server):
     url = server['urls']['malicious']
-    with pytest.raises(UnsafeCheckpointError, match='system'):
-        load_zoo_checkpoint(url, progress=False)
-    with pytest.raises(UnsafeCheckpointError, match='system'):
-        CheckpointLoader.load_checkpoint(url)
+    for _ in range(2):  # never a cache hit: the refused file is gone
+        with pytest.raises(UnsafeCheckpointError) as info:
+            load_zoo_checkpoint(url, progress=False)
+        assert 'system' in str(info.value)
+        assert 'was deleted' in str(info.value)
+        assert os.listdir(get_cache_dir()) == []
+    assert server['files'].count(server['paths']['malicious']) == 2
     assert not server['marker'].exists()
+
+
+def test_refused_file_left_in_cache_is_deleted(server):
+    """A refused file an earlier version left in the cache: no cache hit."""
+    url = server['urls']['malicious']
+    cached = osp.join(get_cache_dir(), osp.basename(url))
+    os.makedirs(get_cache_dir())
+    with open(cached, 'wb') as f:
+        f.write(server['files'].data[server['paths']['malicious']])
+    with pytest.raises(UnsafeCheckpointError, match='cached file'):
+        download_checkpoint(url, progress=False)
+    assert not osp.exists(cached)
+    assert not server['marker'].exists()
+
+
+def test_not_a_checkpoint_is_deleted(server):
+    path = '/page_20250101-' + _sha256(b'<html>404</html>')[:8] + '.pth'
+    server['files'].data[path] = b'<html>404</html>'
+    url = server['urls']['good'].rsplit('/', 1)[0] + path
+    with pytest.raises(UnsafeCheckpointError, match='not a checkpoint that '
+                       'loads weights-only.*was deleted'):
+        download_checkpoint(url, progress=False)
+    assert os.listdir(get_cache_dir()) == []
+
+
+def test_require_sha256_refuses_before_downloading(server):
+    url = server['urls']['unhashed']
+    with pytest.raises(ValueError, match='not known'):
+        download_checkpoint(url, progress=False, require_sha256=True)
+    assert server['files'].count(server['paths']['unhashed']) == 0
+
+
+def test_concurrent_downloads_share_one_transfer(server):
+    url = server['urls']['good']
+    paths, errors = [], []
+
+    def fetch():
+        try:
+            paths.append(download_checkpoint(url, progress=False))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(set(paths)) == 1 and len(paths) == 4
+    assert server['files'].count(server['paths']['good']) == 1
+    assert os.listdir(get_cache_dir()) == [osp.basename(url)]
 
 
 def test_interrupted_download_resumes(server):
@@ -268,7 +320,7 @@ def test_explicit_sha256_and_unhashed_names(server, tmp_path):
     with pytest.raises(ChecksumMismatchError, match='given as sha256'):
         download_checkpoint(url, cache_dir=str(tmp_path / 'c'),
                             sha256='0' * 64, progress=False)
-    assert os.listdir(tmp_path / 'c') == ['tiny_latest.pth.lock']
+    assert os.listdir(tmp_path / 'c') == []
     with pytest.raises(ValueError, match='hex digits'):
         download_checkpoint(url, sha256='not-a-hash')
 
@@ -344,15 +396,13 @@ def test_empty_zoo_says_so(tmp_path, monkeypatch):
         download_checkpoint('untrained')
 
 
-def test_mmengine_schemes(server, tmp_path, monkeypatch):
+def test_zoo_scheme(server, tmp_path, monkeypatch):
     good = server['urls']['good']
     monkeypatch.setenv('MMSELFEMD_MODEL_INDEX',
                        _write_zoo(tmp_path / 'zoo', good))
     _assert_tiny(CheckpointLoader.load_checkpoint('zoo://tiny_selfemd'))
-    _assert_tiny(_load_checkpoint(good, map_location='cpu'))
+    _assert_tiny(_load_checkpoint('zoo://tiny_selfemd', map_location='cpu'))
     assert server['files'].count(server['paths']['good']) == 1
-    with pytest.raises(ChecksumMismatchError):
-        _load_checkpoint(server['urls']['corrupted'])
 
     # init_cfg=dict(type='Pretrained', checkpoint='zoo://NAME')
     model = nn.Linear(4, 3)
@@ -360,8 +410,25 @@ def test_mmengine_schemes(server, tmp_path, monkeypatch):
     PretrainedInit(checkpoint='zoo://tiny_selfemd')(model)
     assert torch.equal(model.weight, _state_dict()['weight'])
 
-    # mmengine's torchvision:// resolves to an URL and calls load_from_http
+
+def test_verified_http_only_on_request(server, monkeypatch):
+    """mmengine's http(s) loader is replaced only when asked for."""
     import mmengine.runner.checkpoint as mmengine_checkpoint
+
+    from mmselfemd.apis import enable_hub_checkpoints
+    original = mmengine_checkpoint.load_from_http
+    assert CheckpointLoader._schemes['https://'] is original
+    monkeypatch.setattr(CheckpointLoader, '_schemes',
+                        dict(CheckpointLoader._schemes))
+    monkeypatch.setattr(mmengine_checkpoint, 'load_from_http', original)
+    enable_hub_checkpoints(verified_http=True)
+    good = server['urls']['good']
+    _assert_tiny(_load_checkpoint(good, map_location='cpu'))
+    _assert_tiny(_load_checkpoint(good, map_location='cpu'))
+    assert server['files'].count(server['paths']['good']) == 1
+    with pytest.raises(ChecksumMismatchError):
+        _load_checkpoint(server['urls']['corrupted'])
+    # mmengine's torchvision:// resolves to an URL and calls load_from_http
     monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
                         lambda: {'evil': server['urls']['malicious']})
     with pytest.raises(UnsafeCheckpointError):
@@ -390,9 +457,13 @@ def test_cli(server, tmp_path, capsys):
 
     assert cli.main([server['urls']['corrupted'], '--quiet']) == 1
     assert 'SHA-256 mismatch' in capsys.readouterr().err
-    assert cli.main([server['urls']['malicious'], '--quiet']) == 1
-    assert 'Refused to load' in capsys.readouterr().err
+    assert cli.main([server['urls']['malicious'], '--out', str(out),
+                     '--quiet']) == 1
+    err = capsys.readouterr().err
+    assert 'Refused to load' in err and 'was deleted' in err
     assert not server['marker'].exists()
+    # only the good file is left: no refused file, no .lock, no .partial
+    assert os.listdir(out) == [osp.basename(server['paths']['good'])]
 
     empty = tmp_path / 'empty-index.yml'
     empty.write_text('Import: []\n')

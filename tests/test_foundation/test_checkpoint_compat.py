@@ -1,7 +1,9 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""mmengine checkpoints are written and resumed weights-only on torch>=2.6."""
+"""Checkpoints as plain data: weights-only loadable and resumable, and
+``import mmselfemd`` leaves mmengine's loaders and classes alone."""
 import os
 import os.path as osp
+import pickle
 
 import numpy as np
 import pytest
@@ -12,9 +14,17 @@ from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
 from torch.utils.data import Dataset
 
-import mmselfemd  # noqa: F401  (enables weights-only checkpoints)
-from mmselfemd.utils import SAFE_CHECKPOINT_GLOBALS, load_checkpoint_safe
-from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+import mmselfemd  # noqa: F401  (what it changes is tested below)
+from mmselfemd.engine.hooks import PortableCheckpointHook
+from mmselfemd.utils import load_checkpoint_safe, make_checkpoint_portable
+from mmselfemd.utils.checkpoint_compat import (
+    UnsafeCheckpointError,
+    checkpoint_globals,
+    history_buffer_from_plain,
+    history_buffer_to_plain,
+    rebuild_history_buffer,
+    restore_message_hub,
+)
 
 
 class _ToyModel(BaseModel):
@@ -57,28 +67,29 @@ def _runner(work_dir, max_iters, **kwargs):
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=2,
                             by_epoch=False),
-            logger=dict(type='LoggerHook', interval=1)),
+            logger=dict(type='LoggerHook', interval=1),
+            portable_checkpoint=PortableCheckpointHook()),
         randomness=dict(seed=0),
         experiment_name=f'toy_{max_iters}_{len(kwargs)}',
         **kwargs)
 
 
-def test_runner_resume_weights_only(tmp_path):
+def test_runner_checkpoint_is_plain_and_resumes(tmp_path):
     work_dir = str(tmp_path)
     runner = _runner(work_dir, max_iters=2)
     runner.train()
     ckpt = osp.join(work_dir, 'iter_2.pth')
     assert osp.isfile(ckpt)
-    # only allow-listed globals are needed to load it
-    unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(ckpt))
-    allowed = {f'{g.__module__}.{g.__qualname__}'
-               for g in SAFE_CHECKPOINT_GLOBALS}
-    assert unsafe <= allowed, unsafe - allowed
-    assert 'builtins.getattr' not in unsafe
-    state = torch.load(ckpt)  # torch's default: weights_only=True
+    # only torch's own globals: no mmselfemd, mmengine, numpy or getattr
+    names = checkpoint_globals(ckpt)
+    assert names and all(n.startswith(('torch.', 'collections.'))
+                         for n in names), names
+    state = torch.load(ckpt, weights_only=True)
     buf = state['message_hub']['log_scalars']['train/loss']
-    assert isinstance(buf, HistoryBuffer)
-    assert len(buf._log_history) == 2
+    assert buf['type'] == 'HistoryBuffer'
+    assert len(buf['log_history']) == 2
+    # runtime info numpy scalars (the eta) became Python scalars
+    assert type(state['message_hub']['runtime_info']['eta']) is float
 
     resumed = _runner(work_dir, max_iters=4, resume=True, load_from=ckpt)
     resumed.train()
@@ -87,22 +98,90 @@ def test_runner_resume_weights_only(tmp_path):
     # the loss history of the first run came back through the checkpoint
     assert len(hub.get_scalar('train/loss')._log_history) == 4
     np.testing.assert_allclose(
-        hub.get_scalar('train/loss')._log_history[:2], buf._log_history)
+        hub.get_scalar('train/loss')._log_history[:2], buf['log_history'])
 
 
-def test_history_buffer_roundtrip(tmp_path):
+def test_history_buffer_roundtrip():
     buf = HistoryBuffer(max_length=5)
     for v in (1.5, 2.0, 3.25):
         buf.update(v, count=2)
-    path = str(tmp_path / 'buf.pth')
-    torch.save({'buf': buf, 'np': np.float32(1.5), 'n': np.int64(3)}, path)
-    out = load_checkpoint_safe(path)
-    np.testing.assert_array_equal(out['buf']._log_history, buf._log_history)
-    np.testing.assert_array_equal(out['buf']._count_history,
-                                  buf._count_history)
-    assert out['buf'].max_length == 5
-    assert out['buf'].mean() == buf.mean()
-    assert out['np'] == np.float32(1.5) and out['n'] == 3
+    plain = history_buffer_to_plain(buf)
+    assert isinstance(plain['log_history'], torch.Tensor)
+    out = history_buffer_from_plain(plain)
+    np.testing.assert_array_equal(out._log_history, buf._log_history)
+    assert out._log_history.dtype == buf._log_history.dtype
+    np.testing.assert_array_equal(out._count_history, buf._count_history)
+    assert out.max_length == 5
+    assert out.mean() == buf.mean() and out.current() == 3.25
+    out.update(4.0)  # a working buffer, not a view of the tensor
+    assert len(out._log_history) == 4 and len(buf._log_history) == 3
+
+
+class _Custom:
+    pass
+
+
+def test_make_portable_converts_numpy_and_names_leftovers(tmp_path):
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    ckpt = {
+        'meta': {'seed': np.int64(3), 'arr': np.arange(3),
+                 'names': ('a', np.str_('b'))},
+        'message_hub': {'log_scalars': {'loss': buf},
+                        'runtime_info': {'eta': np.float64(2.5),
+                                         'obj': _Custom()}},
+    }
+    leftovers = make_checkpoint_portable(ckpt)
+    assert leftovers == [('message_hub.runtime_info.obj',
+                          f'{__name__}._Custom')]
+    assert type(ckpt['meta']['seed']) is int
+    assert torch.equal(ckpt['meta']['arr'], torch.arange(3))
+    assert ckpt['meta']['names'] == ('a', 'b')
+    assert type(ckpt['message_hub']['runtime_info']['eta']) is float
+    del ckpt['message_hub']['runtime_info']['obj']
+    path = str(tmp_path / 'c.pth')
+    torch.save(ckpt, path)
+    assert checkpoint_globals(path) <= {'torch._utils._rebuild_tensor_v2',
+                                 'torch.LongStorage',
+                                 'torch.DoubleStorage',
+                                 'collections.OrderedDict'}
+    loaded = torch.load(path, weights_only=True)
+    assert restore_message_hub(loaded) == 1
+    assert isinstance(loaded['message_hub']['log_scalars']['loss'],
+                      HistoryBuffer)
+
+
+def test_import_leaves_mmengine_alone():
+    """`import mmselfemd` changes no loader of mmengine and no pickling."""
+    import mmengine.runner.checkpoint as ckpt_module
+    schemes = CheckpointLoader._schemes
+    assert schemes[''] is ckpt_module.load_from_local
+    for prefix in ('http://', 'https://'):
+        assert schemes[prefix] is ckpt_module.load_from_http
+    assert ckpt_module.load_from_http.__module__ == \
+        'mmengine.runner.checkpoint'
+    assert 'zoo://' in schemes  # the one scheme it adds
+    assert HistoryBuffer.__reduce__ is object.__reduce__
+    assert HistoryBuffer.__reduce_ex__ is object.__reduce_ex__
+
+
+def test_legacy_checkpoint_still_loads(tmp_path, monkeypatch):
+    """Buffers pickled through rebuild_history_buffer (earlier versions)."""
+    buf = HistoryBuffer()
+    buf.update(2.0)
+    monkeypatch.setattr(
+        HistoryBuffer, '__reduce__', lambda self: (rebuild_history_buffer, (
+            self._log_history.tolist(), self._count_history.tolist(),
+            self.max_length)),
+        raising=False)
+    path = str(tmp_path / 'legacy.pth')
+    torch.save({'message_hub': {'log_scalars': {'loss': buf}},
+                'eta': np.float64(1.5)}, path)
+    monkeypatch.undo()
+    for loaded in (load_checkpoint_safe(path),
+                   CheckpointLoader.load_checkpoint(path)):
+        assert loaded['message_hub']['log_scalars']['loss'].mean() == 2.0
+        assert loaded['eta'] == 1.5
 
 
 class _Evil:
@@ -116,8 +195,8 @@ def test_malicious_checkpoint_refused(tmp_path):
     torch.save({'state_dict': {}, 'x': _Evil()}, path)
     with pytest.raises(UnsafeCheckpointError, match='system'):
         load_checkpoint_safe(path)
-    # the same through mmengine's loader used by Runner.resume/load_from
-    with pytest.raises(UnsafeCheckpointError, match=r'evil\.pth'):
+    # mmengine's own loader (torch's weights-only default) refuses it too
+    with pytest.raises(pickle.UnpicklingError, match='system'):
         CheckpointLoader.load_checkpoint(path)
     # an arbitrary attribute access is refused too (getattr not allowed)
     path = str(tmp_path / 'getattr.pth')

@@ -141,9 +141,10 @@ def test_refuses_without_checkpoint(faster_cfg, faster_model):
     assert 'torchvision://resnet50' in msg
 
 
+# http(s):// and zoo:// are downloaded and verified first:
+# test_transfer_remote_checkpoint.py
 @pytest.mark.parametrize('checkpoint', [
-    'torchvision://resnet50', 'open-mmlab://resnet50_v1c',
-    'https://download.pytorch.org/models/resnet50-0676ba61.pth'
+    'torchvision://resnet50', 'open-mmlab://resnet50_v1c', 's3://b/x.pth'
 ])
 def test_refuses_remote_weights(faster_cfg, checkpoint):
     cfg = copy.deepcopy(faster_cfg)

@@ -11,6 +11,11 @@ Examples::
 
 Prints the path and the SHA-256 of the file. Exit status 1 with a one-line
 reason when the download, the verification or the weights-only load fails.
+A downloaded file that fails the SHA-256 check or does not load weights-only
+(its pickle would run code, or it is no checkpoint) is deleted, and the
+message says so: no later load, by mmengine, ``torch.load`` or a cache hit,
+can run it. A local file given as NAME is never deleted. No ``.lock`` file
+is left behind.
 """
 import argparse
 import sys
@@ -55,7 +60,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '$MMSELFEMD_MODEL_INDEX, else the one shipped with mmselfemd)')
     parser.add_argument(
         '--no-load', action='store_true',
-        help='do not check that the file loads weights-only')
+        help='skip the final load that counts the state dict entries (a '
+        'download is always checked to load weights-only before it is '
+        'kept)')
     parser.add_argument(
         '--quiet', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)

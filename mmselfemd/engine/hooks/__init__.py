@@ -1,4 +1,8 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
+from .portable_checkpoint_hook import (
+    PortableCheckpointHook,
+    add_portable_checkpoint_hook,
+)
 from .pretrained_backbone_check_hook import (
                                              NO_CHECKPOINT,
                                              PretrainedBackboneCheckHook,
@@ -8,5 +12,6 @@ from .pretrained_backbone_check_hook import (
 
 __all__ = [
     'PretrainedBackboneCheckHook', 'PretrainedBackboneError',
-    'check_backbone_checkpoint', 'NO_CHECKPOINT'
+    'check_backbone_checkpoint', 'NO_CHECKPOINT', 'PortableCheckpointHook',
+    'add_portable_checkpoint_hook'
 ]

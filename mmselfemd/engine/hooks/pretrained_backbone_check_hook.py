@@ -6,8 +6,13 @@ MMDetection's base configs initialise the ResNet backbone from
 forgets to point ``model.backbone.init_cfg`` at the self-supervised
 checkpoint therefore *silently* measures ImageNet weights. The hook below
 checks, before any weight is initialised, that the built model's backbone
-will be loaded from a local checkpoint whose backbone keys and shapes match
-the model exactly, and stops the run with one clear paragraph otherwise.
+will be loaded from a checkpoint whose backbone keys and shapes match the
+model exactly, and stops the run with one clear paragraph otherwise. A
+remote checkpoint (``zoo://NAME``, ``http(s)://``, ``file://``) is first
+downloaded, verified (SHA-256 known from the file name's ``-hash8`` suffix
+or the metafile; loads weights-only) and checked as a local file, and the
+config is pointed at that verified file, so that what is loaded is what was
+checked.
 
 It is a hook (and not a check in ``tools/train.py``) so that every entry
 point that builds a runner from the config is covered: ``tools/train.py``,
@@ -15,15 +20,26 @@ point that builds a runner from the config is covered: ``tools/train.py``,
 """
 import os.path as osp
 import re
+import sys
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
+from mmselfemd.apis import (
+    CheckpointDownloadError,
+    ChecksumMismatchError,
+    UnknownZooModelError,
+    download_rank0_first,
+)
+from mmselfemd.apis.hub import ZOO_PREFIX
 from mmselfemd.registry import HOOKS
+from mmselfemd.utils.checkpoint_compat import (
+    UnsafeCheckpointError,
+    load_checkpoint_safe,
+)
 
 #: Default of the ``{{$MMSELFEMD_PRETRAINED:...}}`` substitution in the
 #: transfer configs. mmengine refuses an empty default, so the configs use
@@ -36,6 +52,8 @@ _HOW_TO_SET = (
     '`MMSELFEMD_PRETRAINED=PATH`.')
 
 _REMOTE = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
+#: Remote addresses that are downloaded and verified before the check.
+VERIFIED_SCHEMES = (ZOO_PREFIX, 'http://', 'https://', 'file://')
 
 
 class PretrainedBackboneError(RuntimeError):
@@ -129,13 +147,14 @@ def check_backbone_checkpoint(backbone: nn.Module,
     Raises:
         PretrainedBackboneError: If the file is missing, holds no key under
             ``prefix``, or its keys/shapes differ from the backbone's.
+        UnsafeCheckpointError: If it does not load weights-only.
     """
     if not osp.isfile(osp.expanduser(checkpoint)):
         raise PretrainedBackboneError(
             f'The pretrained backbone checkpoint "{checkpoint}" does not '
             f'exist or is not a file. {_HOW_TO_SET}')
-    loaded = CheckpointLoader.load_checkpoint(
-        osp.expanduser(checkpoint), map_location='cpu')
+    loaded = load_checkpoint_safe(
+        osp.expanduser(checkpoint), map_location='cpu', mmap=True)
     state_dict = loaded.get('state_dict', loaded) if isinstance(
         loaded, dict) else {}
     if not isinstance(state_dict, dict):
@@ -210,16 +229,27 @@ class PretrainedBackboneCheckHook(Hook):
     ``init_cfg`` of the built model's backbone and raises
     :class:`PretrainedBackboneError` unless
 
-    - it is ``dict(type='Pretrained', checkpoint=PATH, prefix=...)`` with a
-      *local* ``PATH`` (``torchvision://``, ``open-mmlab://``, ``http(s)://``
-      and the unset marker :data:`NO_CHECKPOINT` are refused: this is how
-      MMDetection silently falls back to ImageNet weights), and
+    - it is ``dict(type='Pretrained', checkpoint=PATH, prefix=...)`` with
+      ``PATH`` a local file or one of :data:`VERIFIED_SCHEMES`
+      (``zoo://NAME``, ``http(s)://``, ``file://``); ``torchvision://``,
+      ``open-mmlab://`` and the other schemes of mmengine, and the unset
+      marker :data:`NO_CHECKPOINT`, are refused: this is how MMDetection
+      silently falls back to ImageNet weights; and
     - the keys of ``PATH`` under ``prefix`` match the backbone's state dict
       exactly (names and shapes).
 
-    ``before_run`` runs before ``init_weights()``, so nothing has been
-    loaded or downloaded when it refuses. ``tools/train.py`` also calls
-    :meth:`check` right after building the runner, before the datasets.
+    A remote ``PATH`` is downloaded into the mmselfemd cache (rank 0 first)
+    by :func:`~mmselfemd.apis.download_checkpoint` with
+    ``require_sha256=True``: its SHA-256 must be known (``-hash8`` file name
+    suffix, or the metafile's ``Weights SHA256`` for ``zoo://``) and match,
+    and it must load weights-only; otherwise nothing is kept and the run
+    stops. The keys are then checked on that file, and the ``init_cfg`` is
+    pointed at it, so ``init_weights()`` loads exactly the verified file
+    (not a second, unverified download by mmengine's http loader).
+
+    ``before_run`` runs before ``init_weights()``, so no weight has been
+    loaded when it refuses. ``tools/train.py`` also calls :meth:`check`
+    right after building the runner, before the datasets.
 
     Args:
         allow_random_init (bool): Let a backbone *without* a ``Pretrained``
@@ -297,17 +327,47 @@ class PretrainedBackboneCheckHook(Hook):
                     'pretraining checkpoint (keys under "backbone.") or, '
                     'with `model.backbone.init_cfg.prefix=None`, the output '
                     'of tools/model_converters/extract_backbone_weights.py.')
-            if _REMOTE.match(str(checkpoint)):
+            checkpoint = str(checkpoint)
+            local = checkpoint
+            if _REMOTE.match(checkpoint):
+                local = self._download(checkpoint)
+            try:
+                check_backbone_checkpoint(backbone, local, cfg.get('prefix'))
+            except PretrainedBackboneError as e:
+                if local == checkpoint:
+                    raise
                 raise PretrainedBackboneError(
-                    f'The backbone checkpoint "{checkpoint}" is a remote '
-                    'or model-zoo address; transfer configs evaluate a '
-                    'local self-supervised checkpoint and refuse '
-                    f'ImageNet/model-zoo weights. {_HOW_TO_SET}')
-            check_backbone_checkpoint(backbone, str(checkpoint),
-                                      cfg.get('prefix'))
+                    f'{e} (The file was downloaded from "{checkpoint}" and '
+                    'its SHA-256 verified.)') from e
+            if local != checkpoint:
+                cfg['checkpoint'] = local  # init_weights loads this file
             if logger is not None:
+                where = ('' if local == checkpoint else
+                         f', downloaded and verified as "{local}"')
                 logger.info(
                     f'Pretrained backbone check passed: '
-                    f'{len(backbone.state_dict())} keys of "{checkpoint}" '
-                    f'(prefix "{cfg.get("prefix") or ""}") match '
+                    f'{len(backbone.state_dict())} keys of "{checkpoint}"'
+                    f'{where} (prefix "{cfg.get("prefix") or ""}") match '
                     f'{type(backbone).__name__}.')
+
+    @staticmethod
+    def _download(checkpoint: str) -> str:
+        """Download and verify a remote checkpoint; return its path."""
+        if not checkpoint.startswith(VERIFIED_SCHEMES):
+            raise PretrainedBackboneError(
+                f'The backbone checkpoint "{checkpoint}" is a remote or '
+                'model-zoo address of mmengine that is not verified here '
+                '(ImageNet or other weights); transfer configs evaluate a '
+                'self-supervised checkpoint given as a local path or as '
+                f'{", ".join(VERIFIED_SCHEMES)} (downloaded and SHA-256 '
+                f'verified first). {_HOW_TO_SET}')
+        try:
+            return download_rank0_first(
+                checkpoint, progress=sys.stderr.isatty(),
+                require_sha256=True)
+        except (CheckpointDownloadError, ChecksumMismatchError,
+                UnknownZooModelError, UnsafeCheckpointError, ValueError,
+                FileNotFoundError) as e:
+            raise PretrainedBackboneError(
+                f'The pretrained backbone checkpoint "{checkpoint}" was not '
+                f'used: {e}') from e

@@ -37,6 +37,10 @@ model = dict(
 # Refuses a training run whose backbone is not loaded from a local
 # checkpoint matching ResNet-50 key for key (runs before init_weights()).
 custom_hooks = [dict(type='PretrainedBackboneCheckHook', _scope_='mmselfemd')]
+# Checkpoints as plain data, loadable weights-only anywhere; resumable.
+default_hooks = dict(
+    portable_checkpoint=dict(type='PortableCheckpointHook',
+                             _scope_='mmselfemd'))
 
 # 8 GPUs x 2 images; with another GPU count use --auto-scale-lr.
 train_dataloader = dict(batch_size=2)

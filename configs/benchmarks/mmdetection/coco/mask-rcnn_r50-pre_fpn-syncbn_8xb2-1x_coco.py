@@ -31,6 +31,10 @@ model = dict(
         mask_head=dict(norm_cfg=norm_cfg)))
 
 custom_hooks = [dict(type='PretrainedBackboneCheckHook', _scope_='mmselfemd')]
+# Checkpoints as plain data, loadable weights-only anywhere; resumable.
+default_hooks = dict(
+    portable_checkpoint=dict(type='PortableCheckpointHook',
+                             _scope_='mmselfemd'))
 
 train_dataloader = dict(batch_size=2)
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -106,7 +106,10 @@ optim_wrapper = dict(
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=max_iters, max_keep_ckpts=1))
+                    interval=max_iters, max_keep_ckpts=1),
+    # plain-data checkpoints, loadable weights-only anywhere; resumable
+    portable_checkpoint=dict(type='PortableCheckpointHook',
+                             _scope_='mmselfemd'))
 log_processor = dict(by_epoch=False)
 custom_hooks = [dict(type='PretrainedBackboneCheckHook', _scope_='mmselfemd')]
 randomness = dict(seed=0)
