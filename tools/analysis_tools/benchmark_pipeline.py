@@ -41,10 +41,10 @@ import cv2
 import mmcv
 import numpy as np
 import torch
+from benchmark_utils import make_coco_size_jpegs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
-from skimage import data
 
 from mmselfemd.datasets import CocoUnlabeledDataset
 from mmselfemd.registry import TRANSFORMS
@@ -52,8 +52,6 @@ from mmselfemd.registry import TRANSFORMS
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
     'coco_selfemd.py')
-PHOTOS = ['astronaut', 'coffee', 'chelsea', 'rocket', 'hubble_deep_field',
-          'immunohistochemistry', 'retina', 'camera']
 
 
 def _fixed_adjust_hue(img, hue_factor, backend=None):
@@ -106,20 +104,6 @@ def our_pipeline(small_views, decode_backend='cv2', reduce=True):
         pipeline[1]['small_view_crop'] = None
         pipeline[1]['small_view_transforms'] = None
     return pipeline
-
-
-def make_images(folder, size, n):
-    paths = []
-    for i in range(n):
-        img = getattr(data, PHOTOS[i % len(PHOTOS)])()
-        if img.ndim == 2:
-            img = np.dstack([img] * 3)
-        w, h = size if i % 2 == 0 else size[::-1]
-        img = cv2.resize(img[..., :3], (w, h), interpolation=cv2.INTER_CUBIC)
-        path = osp.join(folder, f'{size[0]}_{i}.jpg')
-        Image.fromarray(img).save(path, quality=90)
-        paths.append(path)
-    return paths
 
 
 def bench(pipeline_cfg, paths, num, repeats):
@@ -187,8 +171,9 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         sets = {
-            '640x480': make_images(tmp, (640, 480), args.images),
-            '4032x3024': make_images(tmp, (4032, 3024), args.images),
+            '640x480': make_coco_size_jpegs(tmp, args.images, (640, 480)),
+            '4032x3024': make_coco_size_jpegs(tmp, args.images,
+                                              (4032, 3024)),
         }
         pipelines = [
             ('mmpretrain-byol', byol_pipeline()),

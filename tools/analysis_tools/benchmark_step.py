@@ -26,36 +26,25 @@ Examples::
         --batch-size 64 --amp
 """
 import argparse
-import copy
 import json
 import os
-import os.path as osp
 import platform
 import statistics
-import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
-import mmpretrain
-import numpy as np
 import torch
-from mmengine.config import Config
+from benchmark_utils import (
+    SELFEMD_MODEL_CFG,
+    build_model,
+    build_optim,
+    load_model_cfgs,
+    make_batch,
+    mmpretrain_byol_cfg,
+    time_step,
+)
 from mmengine.logging import MessageHub, MMLogger
-from mmengine.model import revert_sync_batchnorm
-from mmengine.optim import build_optim_wrapper
-from mmpretrain.structures import DataSample
 
-from mmselfemd.registry import MODELS
 from mmselfemd.utils import register_all_modules
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SELFEMD_CFG = osp.join(REPO, 'configs/_base_/models/selfemd_resnet50.py')
-# mmpretrain's own BYOL recipe, shipped with the package (the 'mmpretrain::'
-# form needs pkg_resources, which setuptools >= 81 lacks).
-BYOL_CFG = osp.join(
-    osp.dirname(mmpretrain.__file__), '.mim', 'configs', 'byol',
-    'byol_resnet50_16xb256-coslr-200e_in1k.py')
-SKIMAGE_IMAGES = ('astronaut', 'coffee', 'chelsea', 'rocket',
-                  'hubble_deep_field', 'retina')
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,112 +80,15 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _adapt(cfg: dict, depth: int) -> dict:
-    """ResNet depth and matching neck input widths."""
-    cfg = copy.deepcopy(cfg)
-    cfg['backbone']['depth'] = depth
-    in_channels = 2048 if depth >= 50 else 512
-
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get('in_channels') == 2048:
-                node['in_channels'] = in_channels
-            for value in node.values():
-                visit(value)
-
-    visit(cfg)
-    return cfg
-
-
 def build_models(depth: int,
                  with_global: bool,
                  device: torch.device,
                  spatial_hid: Optional[int] = None
                  ) -> Dict[str, torch.nn.Module]:
-    selfemd_cfg = _adapt(Config.fromfile(SELFEMD_CFG).model.to_dict(), depth)
-    if not with_global:
-        selfemd_cfg.update(global_neck=None, global_head=None)
-    if spatial_hid is not None:
-        selfemd_cfg['neck']['hid_channels'] = spatial_hid
-        selfemd_cfg['head']['predictor']['hid_channels'] = spatial_hid
-    byol_cfg = _adapt(Config.fromfile(BYOL_CFG).model.to_dict(), depth)
-    byol_cfg['type'] = 'mmpretrain.BYOL'
-    byol_cfg['data_preprocessor'] = copy.deepcopy(
-        selfemd_cfg['data_preprocessor'])
-    models = {}
-    for name, cfg in (('Self-EMD', selfemd_cfg), ('BYOL', byol_cfg)):
-        torch.manual_seed(0)
-        model = MODELS.build(cfg)
-        model.init_weights()
-        # One process: SyncBN -> BN (also inside the EMA target).
-        model = revert_sync_batchnorm(model).to(device).train()
-        models[name] = model
-    return models
-
-
-def build_optim(model: torch.nn.Module, amp: bool):
-    """LARS with mmpretrain BYOL's parameter rules."""
-    cfg = dict(
-        type='AmpOptimWrapper' if amp else 'OptimWrapper',
-        optimizer=dict(
-            type='LARS', lr=0.3, momentum=0.9, weight_decay=1.5e-6),
-        paramwise_cfg=dict(
-            custom_keys={
-                'bn': dict(decay_mult=0, lars_exclude=True),
-                'bias': dict(decay_mult=0, lars_exclude=True),
-                'downsample.1': dict(decay_mult=0, lars_exclude=True),
-            }))
-    return build_optim_wrapper(model, cfg)
-
-
-def make_batch(batch_size: int, sizes: List[int], seed: int) -> dict:
-    """uint8 views (random crops of real images) + DataSamples, as
-    ``default_collate`` hands them to the data preprocessor."""
-    rng = np.random.default_rng(seed)
-    try:
-        from skimage import data as skdata
-        images = []
-        for name in SKIMAGE_IMAGES:
-            img = getattr(skdata, name)()
-            if img.ndim == 2:
-                img = np.stack([img] * 3, -1)
-            images.append(torch.from_numpy(
-                np.ascontiguousarray(img[..., :3])).permute(2, 0, 1))
-    except ImportError:  # random pixels when scikit-image is missing
-        images = [
-            torch.from_numpy(rng.integers(0, 256, (3, 512, 512),
-                                          dtype=np.uint8))
-        ]
-    views = []
-    for size in sizes:
-        crops = []
-        for _ in range(batch_size):
-            img = images[rng.integers(len(images))]
-            h, w = img.shape[1:]
-            side = int(rng.integers(min(h, w) // 3, min(h, w) + 1))
-            y = int(rng.integers(0, h - side + 1))
-            x = int(rng.integers(0, w - side + 1))
-            crop = img[None, :, y:y + side, x:x + side].float()
-            crop = torch.nn.functional.interpolate(
-                crop, size=(size, size), mode='bilinear', align_corners=False)
-            crops.append(crop[0].round().clamp(0, 255).to(torch.uint8))
-        views.append(torch.stack(crops))
-    return dict(
-        inputs=views, data_samples=[DataSample() for _ in range(batch_size)])
-
-
-def time_step(step: Callable[[], dict],
-              device: torch.device) -> Tuple[float, float]:
-    """Wall time and CPU time (of this process, all its threads) of one
-    step. On a shared CPU the CPU time is the robust measure with one
-    thread: it does not count the time the process waits for a core."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    wall, cpu = time.perf_counter(), time.process_time()
-    step()
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - wall, time.process_time() - cpu
+    """Self-EMD (our config) and BYOL (mmpretrain's own recipe)."""
+    cfgs = load_model_cfgs(SELFEMD_MODEL_CFG, mmpretrain_byol_cfg(), depth,
+                           with_global, spatial_hid)
+    return {name: build_model(cfg, device) for name, cfg in cfgs.items()}
 
 
 def main() -> None:
@@ -221,7 +113,10 @@ def main() -> None:
     MessageHub.get_instance('benchmark_step').update_info('max_iters', total)
     models = build_models(args.depth, not args.no_global, device,
                           args.spatial_hid)
-    optims = {name: build_optim(m, args.amp) for name, m in models.items()}
+    optims = {
+        name: build_optim(m, dtype='float16' if args.amp else None)
+        for name, m in models.items()
+    }
     sizes = [args.img_size] * 2 + [args.small_size] * args.small_views
     data = {
         'Self-EMD': make_batch(args.batch_size, sizes, args.seed),
