@@ -7,9 +7,16 @@ from .checkpoint_compat import (
                                 restore_message_hub,
 )
 from .setup_env import register_all_modules
+from .user_errors import (
+    USER_ERRORS,
+    add_debug_argument,
+    describe_user_error,
+    run_cli,
+)
 
 __all__ = [
     'register_all_modules', 'allow_legacy_checkpoints',
     'load_checkpoint_safe', 'LEGACY_CHECKPOINT_GLOBALS',
-    'make_checkpoint_portable', 'restore_message_hub'
+    'make_checkpoint_portable', 'restore_message_hub', 'USER_ERRORS',
+    'add_debug_argument', 'describe_user_error', 'run_cli'
 ]
