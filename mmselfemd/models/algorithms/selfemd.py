@@ -221,7 +221,12 @@ class SelfEMD(BaseSelfSupervisor):
 
         Returns:
             dict[str, torch.Tensor]: ``loss_emd`` and, when the global branch
-            is on, ``loss_global``.
+            is on, ``loss_global``; plus, when the head's ``diagnostics`` is
+            on, the detached transport-plan diagnostics
+            ``emd_entropy_ratio``, ``emd_matching_gain`` and
+            ``emd_marginal_err`` (names without ``loss``, so mmengine's
+            ``parse_losses`` logs them through the MessageHub without
+            adding them to the loss).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('SelfEMD needs a list of at least 2 views '
@@ -241,8 +246,13 @@ class SelfEMD(BaseSelfSupervisor):
 
         pairs = self._pairs(choices, targets)
         # 2 * mean over pairs: with two views, l(0->1) + l(1->0).
-        losses = dict(
-            loss_emd=2 * self.head.loss_pairs(online, targets[0], pairs))
+        loss_emd, diag = self.head.loss_pairs(
+            online, targets[0], pairs, return_diagnostics=True)
+        losses = dict(loss_emd=2 * loss_emd)
+        # Logged, not optimised (no 'loss' in the names, see
+        # BaseModel.parse_losses): emd_entropy_ratio, emd_matching_gain,
+        # emd_marginal_err.
+        losses.update({f'emd_{k}': v for k, v in diag.items()})
         if self.with_global:
             online_global = [self.global_neck(f)[0] for f in feats]
             pair_losses = [

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 
 from mmselfemd.registry import MODELS
 
-from ..utils import emd_similarity
+from ..utils import EMDResult, emd_similarity, transport_diagnostics
 
 
 @MODELS.register_module()
@@ -53,11 +53,20 @@ class SpatialEMDHead(BaseModule):
             ``'envelope'``.
         tol (float, optional): Early-stopping tolerance of the solver;
             None runs the fixed number of iterations. Defaults to None.
+        solver (str): ``'sinkhorn'`` (entropic) or ``'exact'`` (POT's
+            network simplex on the CPU, plan used as a constant).
+            Defaults to ``'sinkhorn'``.
+        eps_mode (str): ``'absolute'`` (ε on costs in [0, 2]) or
+            ``'relative'`` (ε times each problem's cost spread).
+            Defaults to ``'absolute'``.
         solver_cfg (dict, optional): Further keyword arguments of
             :func:`mmselfemd.models.utils.sinkhorn` (``eps_start``,
             ``eps_decay``, ``anneal_iters``, ``check_every``).
             Defaults to None.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
+        diagnostics (bool): Whether :meth:`loss_pairs` can report the
+            transport-plan diagnostics (see :meth:`loss_pairs`); they cost
+            a few element-wise passes over the plans. Defaults to True.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
     """
@@ -70,7 +79,10 @@ class SpatialEMDHead(BaseModule):
                  grad: str = 'envelope',
                  tol: Optional[float] = None,
                  solver_cfg: Optional[dict] = None,
+                 solver: str = 'sinkhorn',
+                 eps_mode: str = 'absolute',
                  loss_weight: float = 1.0,
+                 diagnostics: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if weights not in ('cross_reference', 'uniform'):
@@ -86,7 +98,18 @@ class SpatialEMDHead(BaseModule):
         self.grad = grad
         self.tol = tol
         self.solver_cfg = dict(solver_cfg or {})
+        self.solver = solver
+        self.eps_mode = eps_mode
         self.loss_weight = loss_weight
+        self.diagnostics = diagnostics
+        # fail at build time, not at the first step
+        emd_similarity(
+            torch.zeros(1, 1, 1),
+            torch.zeros(1, 1, 1),
+            weights='uniform',
+            solver=solver,
+            eps_mode=eps_mode,
+            grad=grad)
 
     def predict(self, online: torch.Tensor) -> torch.Tensor:
         """Apply the predictor to an online projection map.
@@ -99,16 +122,23 @@ class SpatialEMDHead(BaseModule):
         """
         return self.predictor((online, ))[0]
 
-    def similarity(self, pred: torch.Tensor,
-                   target: torch.Tensor) -> torch.Tensor:
+    def similarity(self,
+                   pred: torch.Tensor,
+                   target: torch.Tensor,
+                   return_plan: bool = False
+                   ) -> Union[torch.Tensor, EMDResult]:
         """EMD similarity between a prediction map and a target map.
 
         Args:
             pred (torch.Tensor): (B, C, H, W) predicted map.
             target (torch.Tensor): (B, C, H', W') target map; detached.
+            return_plan (bool): Return the :class:`EMDResult` (plans,
+                cosines, marginals) instead of the similarities alone.
+                Defaults to False.
 
         Returns:
-            torch.Tensor: (B,) similarities ``sum_ij P_ij cos_ij``.
+            torch.Tensor | EMDResult: (B,) similarities
+            ``sum_ij P_ij cos_ij``, or the :class:`EMDResult`.
         """
         x = pred.flatten(2).transpose(1, 2)
         y = target.detach().flatten(2).transpose(1, 2)
@@ -120,6 +150,9 @@ class SpatialEMDHead(BaseModule):
             num_iters=self.num_iters,
             grad=self.grad,
             tol=self.tol,
+            solver=self.solver,
+            eps_mode=self.eps_mode,
+            return_plan=return_plan,
             **self.solver_cfg)
 
     def loss(self, online: torch.Tensor,
@@ -137,14 +170,27 @@ class SpatialEMDHead(BaseModule):
         """
         return self.loss_pairs([online], [target], [(0, 0)])
 
-    def loss_pairs(self, online: Sequence[torch.Tensor],
-                   target: Sequence[torch.Tensor],
-                   pairs: Sequence[Tuple[int, int]]) -> torch.Tensor:
+    def loss_pairs(
+        self,
+        online: Sequence[torch.Tensor],
+        target: Sequence[torch.Tensor],
+        pairs: Sequence[Tuple[int, int]],
+        return_diagnostics: bool = False
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, Dict[str, torch.Tensor]]]:
         """EMD loss averaged over several (online, target) pairs.
 
         Each online map goes through the predictor once, however many
         targets it is matched to. Pairs whose maps have the same sizes are
         solved in one batched Sinkhorn call.
+
+        With ``return_diagnostics=True`` (and ``diagnostics=True``) it also
+        returns the transport-plan diagnostics of
+        :func:`~mmselfemd.models.utils.transport_diagnostics`, averaged
+        over the same pairs and samples as the loss (no gradient):
+        ``entropy_ratio`` (1 = the plan is the independent coupling
+        ``a bᵀ``, i.e. no matching), ``matching_gain``
+        (``S_EMD - S_independent``) and ``marginal_err`` (L1 marginal error
+        of the returned plan).
 
         Args:
             online (Sequence[torch.Tensor]): Online projections, each
@@ -154,9 +200,14 @@ class SpatialEMDHead(BaseModule):
             pairs (Sequence[tuple[int, int]]): ``(i, j)`` matches
                 ``online[i]`` to ``target[j]``.
 
+            return_diagnostics (bool): Also return the diagnostics.
+                Defaults to False.
+
         Returns:
-            torch.Tensor: Scalar ``loss_weight * (2 - 2 * mean S_EMD)``, the
-            mean taken over pairs and samples.
+            torch.Tensor | tuple[torch.Tensor, dict]: Scalar
+            ``loss_weight * (2 - 2 * mean S_EMD)``, the mean taken over
+            pairs and samples; with ``return_diagnostics``, also a dict of
+            scalar diagnostics (empty when ``diagnostics=False``).
         """
         if len(pairs) == 0:
             raise ValueError('loss_pairs needs at least one pair')
@@ -166,10 +217,23 @@ class SpatialEMDHead(BaseModule):
         for i, j in pairs:
             key = (tuple(preds[i].shape), tuple(target[j].shape))
             groups.setdefault(key, []).append((i, j))
-        sims = []
+        want_diag = return_diagnostics and self.diagnostics
+        sims, diags = [], []
         for group in groups.values():
             x = torch.cat([preds[i] for i, _ in group])
             y = torch.cat([target[j] for _, j in group])
-            sims.append(self.similarity(x, y))
-        mean_sim = torch.cat(sims).mean()
-        return self.loss_weight * (2 - 2 * mean_sim)
+            if want_diag:
+                res = self.similarity(x, y, return_plan=True)
+                sims.append(res.similarity)
+                diags.append(
+                    transport_diagnostics(res.plan, res.cos, res.a, res.b))
+            else:
+                sims.append(self.similarity(x, y))
+        loss = self.loss_weight * (2 - 2 * torch.cat(sims).mean())
+        if not return_diagnostics:
+            return loss
+        diag = {
+            k: torch.cat([d[k] for d in diags]).mean()
+            for k in (diags[0] if diags else {})
+        }
+        return loss, diag

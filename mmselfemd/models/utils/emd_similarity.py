@@ -1,13 +1,55 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """EMD similarity of two sets of local features."""
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from .cost import cosine_similarity_matrix
+from .exact_emd import exact_transport_plan
 from .node_weights import cross_reference_weights, uniform_weights
 from .sinkhorn import sinkhorn
+
+SOLVERS = ('sinkhorn', 'exact')
+EPS_MODES = ('absolute', 'relative')
+
+
+class EMDResult(NamedTuple):
+    """What :func:`emd_similarity` computed, with ``return_plan=True``.
+
+    Attributes:
+        similarity (Tensor): (B,) ``Σ_ij P_ij cos_ij``.
+        plan (Tensor): (B, N, M) transport plans (no gradient in the
+            envelope and exact modes).
+        cos (Tensor): (B, N, M) cosine similarities.
+        a (Tensor): (B, N) row marginals.
+        b (Tensor): (B, M) column marginals.
+    """
+    similarity: Tensor
+    plan: Tensor
+    cos: Tensor
+    a: Tensor
+    b: Tensor
+
+
+def relative_cost(cost: Tensor) -> Tensor:
+    """Cost shifted and scaled per problem to the range [0, 1].
+
+    ``(C - min C) / (max C - min C)`` over each (N, M) problem. Shifting a
+    cost by a constant does not change the transport plan, and solving with
+    ε on this cost gives the plan of ``ε × (max C - min C)`` on the
+    original cost: ε becomes relative to the cost spread of each problem.
+    A problem whose costs are all equal (spread ≤ 1e-6) keeps spread 1e-6.
+
+    Args:
+        cost (Tensor): (B, N, M) costs.
+
+    Returns:
+        Tensor: (B, N, M) costs in [0, 1].
+    """
+    low = cost.amin(dim=(1, 2), keepdim=True)
+    spread = cost.amax(dim=(1, 2), keepdim=True) - low
+    return (cost - low) / spread.clamp_min(1e-6)
 
 
 def emd_similarity(x: torch.Tensor,
@@ -18,7 +60,10 @@ def emd_similarity(x: torch.Tensor,
                    num_iters: int = 50,
                    grad: str = 'envelope',
                    tol: Optional[float] = None,
-                   **sinkhorn_kwargs) -> torch.Tensor:
+                   solver: str = 'sinkhorn',
+                   eps_mode: str = 'absolute',
+                   return_plan: bool = False,
+                   **sinkhorn_kwargs) -> Union[Tensor, EMDResult]:
     """Earth Mover's similarity ``S = Σ_ij P_ij cos(x_i, y_j)``.
 
     The similarity of two views in `Self-EMD
@@ -54,6 +99,20 @@ def emd_similarity(x: torch.Tensor,
     The node weights carry no gradient (DeepEMD's choice: they only say
     which nodes should be matched).
 
+    Solver (``solver``):
+
+    - ``'sinkhorn'`` (default): the entropic plan of :func:`sinkhorn`.
+      With ``eps_mode='relative'`` ε is relative to the cost spread of
+      each problem (the cost is rescaled to [0, 1] by
+      :func:`relative_cost` before solving): early in training, when all
+      costs are close, an absolute ε gives a near-uniform plan, while a
+      relative ε keeps the plan equally sharp whatever the spread.
+    - ``'exact'``: the exact EMD plan (network simplex, POT's ``ot.emd``,
+      as DeepEMD does), solved on the CPU problem by problem and used as a
+      constant (envelope gradient); ``eps``, ``eps_mode``, ``num_iters``,
+      ``tol`` are ignored. Not differentiable through (``'unrolled'`` is
+      refused).
+
     Args:
         x (torch.Tensor): (B, N, C) nodes of the first view (e.g. the
             online prediction map flattened).
@@ -71,15 +130,33 @@ def emd_similarity(x: torch.Tensor,
             ``'envelope'``.
         tol (float, optional): Early-stopping tolerance of
             :func:`sinkhorn`. Defaults to None.
+        solver (str): ``'sinkhorn'`` or ``'exact'``. Defaults to
+            ``'sinkhorn'``.
+        eps_mode (str): ``'absolute'`` (ε on costs in [0, 2]) or
+            ``'relative'`` (ε times each problem's cost spread).
+            Defaults to ``'absolute'``.
+        return_plan (bool): Return an :class:`EMDResult` (similarity,
+            plan, cosines, marginals) instead of the similarity alone.
+            Defaults to False.
         **sinkhorn_kwargs: Other arguments of :func:`sinkhorn`
             (``eps_start``, ``eps_decay``, ``anneal_iters``,
             ``check_every``).
 
     Returns:
-        torch.Tensor: (B,) similarities.
+        torch.Tensor | EMDResult: (B,) similarities, or an
+        :class:`EMDResult` with ``return_plan=True``.
     """
     if grad not in ('envelope', 'unrolled'):
         raise ValueError(f'unknown gradient mode {grad!r}')
+    if solver not in SOLVERS:
+        raise ValueError(f'unknown solver {solver!r}, expected one of '
+                         f'{SOLVERS}')
+    if eps_mode not in EPS_MODES:
+        raise ValueError(f'unknown eps_mode {eps_mode!r}, expected one of '
+                         f'{EPS_MODES}')
+    if solver == 'exact' and grad == 'unrolled':
+        raise ValueError("solver='exact' has no unrolled gradient; use "
+                         "grad='envelope'")
     cos = cosine_similarity_matrix(x, y)
     if isinstance(weights, str):
         if weights == 'cross_reference':
@@ -93,11 +170,17 @@ def emd_similarity(x: torch.Tensor,
         a, b = weights
     a = a.detach().to(cos.dtype)
     b = b.detach().to(cos.dtype)
-    if grad == 'envelope':
-        with torch.no_grad():
-            plan = sinkhorn(1 - cos, a, b, eps=eps, num_iters=num_iters,
+    with torch.set_grad_enabled(torch.is_grad_enabled()
+                                and grad == 'unrolled'):
+        cost = 1 - cos
+        if solver == 'exact':
+            plan = exact_transport_plan(cost, a, b)
+        else:
+            if eps_mode == 'relative':
+                cost = relative_cost(cost)
+            plan = sinkhorn(cost, a, b, eps=eps, num_iters=num_iters,
                             tol=tol, **sinkhorn_kwargs)
-    else:
-        plan = sinkhorn(1 - cos, a, b, eps=eps, num_iters=num_iters,
-                        tol=tol, **sinkhorn_kwargs)
-    return (plan * cos).sum(dim=(1, 2))
+    similarity = (plan * cos).sum(dim=(1, 2))
+    if return_plan:
+        return EMDResult(similarity, plan, cos, a, b)
+    return similarity

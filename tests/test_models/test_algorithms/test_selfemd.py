@@ -132,6 +132,30 @@ def _manual_losses(model: SelfEMD, views, pairs_emd, pairs_global=None):
     return out
 
 
+DIAG = {'emd_entropy_ratio', 'emd_matching_gain', 'emd_marginal_err'}
+
+
+def test_diagnostics_are_logged_not_optimised():
+    """The transport-plan diagnostics travel in the loss dict (so mmengine
+    logs them through the MessageHub), detached, and parse_losses leaves
+    them out of the optimised total."""
+    model = _model()
+    views = _views(4, 2)
+    losses = model(views, mode='loss')
+    assert DIAG <= set(losses)
+    for key in DIAG:
+        assert not losses[key].requires_grad
+    assert 0.5 - 1e-4 <= losses['emd_entropy_ratio'].item() <= 1 + 1e-4
+    total, log_vars = model.parse_losses(losses)
+    torch.testing.assert_close(
+        total, losses['loss_emd'] + losses['loss_global'])
+    assert DIAG <= set(log_vars)
+    # switched off in the head: no diagnostics, same loss
+    quiet = _model()
+    quiet.head.diagnostics = False
+    assert not DIAG & set(quiet(views, mode='loss'))
+
+
 def test_shapes_losses_and_view_pairing():
     model = _model()
     fake_data = dict(
@@ -145,8 +169,10 @@ def test_shapes_losses_and_view_pairing():
     ] * 2
     fresh = copy.deepcopy(model)
     losses = model(**data, mode='loss')
-    assert set(losses) == {'loss_emd', 'loss_global'}
+    assert set(losses) == {'loss_emd', 'loss_global'} | DIAG | DIAG
     for value in losses.values():
+        assert value.dim() == 0 and torch.isfinite(value)
+    for value in (losses['loss_emd'], losses['loss_global']):
         assert value.dim() == 0 and torch.isfinite(value)
         assert 0 <= value.item() <= 8
     # Online maps keep H x W: 2x2 for large views, 1x1 for small ones.
@@ -183,7 +209,7 @@ def test_small_view_targets_from_parent(mode):
         sample.set_field(torch.tensor(p), 'parent')
         samples.append(sample)
     losses = model(views, samples, mode='loss')
-    assert set(losses) == {'loss_emd'}
+    assert set(losses) == {'loss_emd'} | DIAG
     head = model.head
     with torch.no_grad():
         online = [model.neck(model.backbone(v))[0] for v in views]
@@ -252,7 +278,7 @@ def test_global_branch_off():
     assert not any('global' in name for name, _ in model.named_parameters())
     assert len(model.target_net.module) == 2
     losses = model(_views(), mode='loss')
-    assert set(losses) == {'loss_emd'}
+    assert set(losses) == {'loss_emd'} | DIAG
     with pytest.raises(ValueError):
         _model(with_global=False, global_neck=_cfg()['global_neck'])
     with pytest.raises(ValueError):
@@ -361,5 +387,5 @@ def test_base_config_builds_default_model():
         torch.tensor([123.675, 116.28, 103.53]))
     model = revert_sync_batchnorm(model)
     losses = model(_views(batch=2, num_small=1), mode='loss')
-    assert set(losses) == {'loss_emd', 'loss_global'}
+    assert set(losses) == {'loss_emd', 'loss_global'} | DIAG
     assert all(torch.isfinite(v) for v in losses.values())

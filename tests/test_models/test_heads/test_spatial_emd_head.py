@@ -171,3 +171,34 @@ def test_invalid_options():
         _head(weights='argmax')
     with pytest.raises(ValueError):
         _head(grad='implicit')
+
+
+def test_loss_pairs_diagnostics_and_solver_options():
+    """Diagnostics come with the loss on request, averaged over pairs;
+    solver options are checked when the head is built."""
+    from mmselfemd.models import SpatialEMDHead
+    from mmselfemd.models.utils import transport_diagnostics
+    torch.manual_seed(0)
+    head = SpatialEMDHead(predictor=torch.nn.Identity(), weights='uniform')
+    online = [torch.randn(2, 8, 3, 3), torch.randn(2, 8, 2, 2)]
+    target = [torch.randn(2, 8, 3, 3)]
+    pairs = [(0, 0), (1, 0)]
+    loss, diag = head.loss_pairs(online, target, pairs,
+                                 return_diagnostics=True)
+    torch.testing.assert_close(loss, head.loss_pairs(online, target, pairs))
+    expected = []
+    for i, j in pairs:
+        res = head.similarity(online[i], target[j], return_plan=True)
+        expected.append(
+            transport_diagnostics(res.plan, res.cos, res.a, res.b))
+    for key in ('entropy_ratio', 'matching_gain', 'marginal_err'):
+        ref = torch.cat([e[key] for e in expected]).mean()
+        torch.testing.assert_close(diag[key], ref)
+    exact = SpatialEMDHead(predictor=torch.nn.Identity(), solver='exact')
+    assert exact.loss(online[0], target[0]).isfinite()
+    rel = SpatialEMDHead(predictor=torch.nn.Identity(), eps_mode='relative')
+    assert rel.loss(online[0], target[0]).isfinite()
+    with pytest.raises(ValueError, match='unknown solver'):
+        SpatialEMDHead(predictor=torch.nn.Identity(), solver='simplex')
+    with pytest.raises(ValueError, match='eps_mode'):
+        SpatialEMDHead(predictor=torch.nn.Identity(), eps_mode='spread')
