@@ -3,4 +3,6 @@
 # registry, so they build under scope mmselfemd without a prefix.
 import mmpretrain.evaluation  # noqa: F401
 
-__all__ = []
+from .roi_probe import RoIProbe
+
+__all__ = ['RoIProbe']

@@ -9,9 +9,10 @@ from .pretrained_backbone_check_hook import (
                                              PretrainedBackboneError,
                                              check_backbone_checkpoint,
 )
+from .roi_probe_hook import RoIProbeHook
 
 __all__ = [
-    'PretrainedBackboneCheckHook', 'PretrainedBackboneError',
+    'PretrainedBackboneCheckHook', 'RoIProbeHook', 'PretrainedBackboneError',
     'check_backbone_checkpoint', 'NO_CHECKPOINT', 'PortableCheckpointHook',
     'add_portable_checkpoint_hook'
 ]
