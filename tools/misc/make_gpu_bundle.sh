@@ -12,14 +12,14 @@
 #   .gpu_bundle/MANIFEST.txt  files, sizes, SHA-256, git commit
 #
 #   bash tools/misc/make_gpu_bundle.sh [--out DIR] [--python PY]
-#       [--verify PY312]
+#       [--python-version 3.12] [--verify PY312]
 #
 # Needs pip access to PyPI (run it here, not on the GPU machine) and a
 # Python with this project's dependencies (default: .venv/bin/python) for
 # the project wheel and the images. The total must stay under 60 MB.
 # Every requirement in requirements/{runtime,mminstall,optional}.txt must
 # be carried, be expected on the machine, or be skipped with a reason (the
-# lists below); an unknown one is carried automatically (latest cp312
+# lists below); an unknown one is carried automatically (latest cpXY
 # wheel) and reported, so that a new dependency is not forgotten.
 # --verify PY312: then install the bundle offline into a temporary folder
 # for that Python 3.12 (one with torch, like the GPU machine's) and run the
@@ -30,18 +30,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="$ROOT/.gpu_bundle"
 PY="$ROOT/.venv/bin/python"
 VERIFY=""
+PY_VERSION=3.12
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) OUT="$2"; shift 2 ;;
         --python) PY="$2"; shift 2 ;;
         --verify) VERIFY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        --python-version) PY_VERSION="$2"; shift 2 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "make_gpu_bundle.sh: unknown argument '$1' (expected" \
-               "--out DIR, --python PY or --verify PY312)" >&2; exit 2 ;;
+               "--out DIR, --python PY, --python-version X.Y or --verify" \
+               "PY)" >&2; exit 2 ;;
     esac
 done
 MAX_MB=60
-PY_VERSION=3.12
+CP="cp${PY_VERSION/./}"
 PLATFORMS=(manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64
            manylinux2014_x86_64 manylinux1_x86_64)
 # Carried, pinned: the OpenMMLab stack without compiled ops, the solvers the
@@ -116,12 +119,12 @@ git ls-files -z --cached --others --exclude-standard |
 "$PY" tools/analysis_tools/gpu_check.py --prepare-images "$OUT.tmp/images" \
     --num-images 64
 
-# Check: only cp312 / pure-Python wheels for manylinux x86_64.
-"$PY" - "$OUT.tmp" <<'EOF'
+# Check: only cpXY / pure-Python wheels for manylinux x86_64.
+"$PY" - "$OUT.tmp" "$CP" <<'EOF'
 import os
 import sys
 
-root = sys.argv[1]
+root, cp = sys.argv[1], sys.argv[2]
 bad = []
 for sub in ('wheels', 'project'):
     for name in sorted(os.listdir(os.path.join(root, sub))):
@@ -132,14 +135,14 @@ for sub in ('wheels', 'project'):
         pure = abi == 'none' and plat == 'any' and any(
             t in ('py3', 'py2.py3') or t.startswith('py3')
             for t in py.split('.'))
-        binary = 'cp312' in py.split('.') and abi in ('cp312', 'abi3') \
+        binary = cp in py.split('.') and abi in (cp, 'abi3') \
             and all(p.startswith('manylinux') and p.endswith('x86_64')
                     for p in plat.split('.'))
         if not (pure or binary):
             bad.append(f'{sub}/{name}')
 if bad:
-    sys.exit('make_gpu_bundle.sh: wheels that a Python 3.12 manylinux '
-             'x86_64 machine cannot install: ' + ', '.join(bad))
+    sys.exit(f'make_gpu_bundle.sh: wheels that a {cp} manylinux x86_64 '
+             'machine cannot install: ' + ', '.join(bad))
 EOF
 
 {
