@@ -6,6 +6,7 @@ the scripts use the project's venv, and without any Python that imports
 torch they say in one line what to do.
 """
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -56,7 +57,9 @@ def test_dist_train_finds_project_venv(tmp_path):
     if osp.realpath(sys.prefix) != osp.realpath(osp.join(REPO, '.venv')):
         extra['MMSELFEMD_VENV'] = sys.prefix
     env = _bare_env(**extra)
-    env['PORT'] = '29517'
+    with socket.socket() as sock:  # a free port for torchrun's store
+        sock.bind(('127.0.0.1', 0))
+        env['PORT'] = str(sock.getsockname()[1])
     proc = subprocess.run(
         ['bash', osp.join(TOOLS, 'dist_train.sh'), 'cfg.py', '1', '--help'],
         cwd=str(tmp_path),
