@@ -1272,6 +1272,10 @@ def run(args: argparse.Namespace) -> dict:
         device=args.device, tiny=args.tiny, budget_s=budget,
         sections={}, targets={})
     signal.signal(signal.SIGTERM, _sigterm)
+    if not args.tiny and args.device == 'cpu':
+        log('warning: the full sizes (ResNet-50, batch 64) on a CPU take '
+            'far longer than the budget; sections will stop early or time '
+            'out. Use --tiny for the CPU rehearsal.')
     t_start = time.monotonic()
     plan_total = sum(PLAN_S[s] for s in args.sections)
     planned_end = 0.0
