@@ -138,3 +138,60 @@ def no_backbone_checkpoint(tmp_path_factory) -> str:
             'head.fc.weight': torch.zeros(10, 4),
             'head.fc.bias': torch.zeros(10)
         })
+
+
+# --- a real training run of the tiny Self-EMD config (issue 12 tools) ---
+
+# tests/ is on sys.path (pytest's rootdir insertion): reuse the engine
+# tests' training helpers and their demo-scene fixture
+from test_engine.conftest import (  # noqa: E402,F401 (fixture)
+    TINY_CFG,
+    run_train,
+    scenes_root,
+    train_cmd,
+)
+
+VIS_DOC = osp.join(REPO, 'docs', 'en', 'visualization.md')
+
+
+def tensorboard_snippet() -> str:
+    """The TensorBoard config snippet of docs/en/visualization.md, without
+    its ``_base_`` line (the python block after the snippet marker)."""
+    text = open(VIS_DOC).read()
+    block = text.split('<!-- tensorboard-snippet')[1].split('```python\n')[
+        1].split('```')[0]
+    return '\n'.join(ln for ln in block.splitlines()
+                     if not ln.startswith('_base_'))
+
+
+@pytest.fixture(scope='session')
+def tiny_selfemd_run(tmp_path_factory, scenes_root) -> dict:  # noqa: F811
+    """``tools/train.py`` on the engine tests' tiny Self-EMD config: 4
+    iterations on generated 64 px scenes, checkpoints at 2 and 4, logged
+    every iteration; with the TensorBoard backend of
+    docs/en/visualization.md when tensorboard is installed.
+
+    Returns:
+        dict: ``work_dir``, ``checkpoint`` (iteration 4), ``config`` (the
+        test config), ``scalars`` (path) and ``tensorboard`` (bool).
+    """
+    try:
+        import tensorboard  # noqa: F401
+        with_tb = True
+    except ImportError:
+        with_tb = False
+    root = tmp_path_factory.mktemp('tiny_run')
+    config = str(root / 'selfemd_resnet18_tiny_run.py')
+    with open(config, 'w') as f:
+        f.write(f'_base_ = {TINY_CFG!r}\ntrain_cfg = dict(max_iters=4)\n' +
+                (tensorboard_snippet() if with_tb else ''))
+    work_dir = str(root / 'work')
+    run_train(train_cmd(config, work_dir, scenes_root))
+    (run, ) = [d for d in os.listdir(work_dir)
+               if osp.isdir(osp.join(work_dir, d))]
+    return dict(
+        work_dir=work_dir,
+        checkpoint=osp.join(work_dir, 'iter_4.pth'),
+        config=config,
+        scalars=osp.join(work_dir, run, 'vis_data', 'scalars.json'),
+        tensorboard=with_tb)
