@@ -297,10 +297,13 @@ def _peak_mb(ctx: Context) -> Optional[float]:
     return torch.cuda.max_memory_allocated(ctx.device) / 2**20
 
 
-def _reset_peak(ctx: Context) -> None:
+def _reset_peak(ctx: Context) -> float:
+    """Reset the peak-memory counter; returns the MiB allocated now."""
     import torch
-    if ctx.cuda:
-        torch.cuda.reset_peak_memory_stats(ctx.device)
+    if not ctx.cuda:
+        return 0.0
+    torch.cuda.reset_peak_memory_stats(ctx.device)
+    return torch.cuda.memory_allocated(ctx.device) / 2**20
 
 
 def _event_time(fn: Callable[[], object], ctx: Context) -> float:
@@ -519,6 +522,7 @@ def section_step(ctx: Context, deadline: Deadline) -> dict:
                   for name, m in models.items()}
         times = {name: [] for name in models}
         peaks = {name: 0.0 for name in models}
+        extra = {name: 0.0 for name in models}
         nonfinite = {name: 0 for name in models}
         for _ in range(size['warmup']):
             for name, model in models.items():
@@ -526,7 +530,7 @@ def section_step(ctx: Context, deadline: Deadline) -> dict:
         for r in range(size['repeats']):
             order = list(models) if r % 2 == 0 else list(models)[::-1]
             for name in order:
-                _reset_peak(ctx)
+                resident = _reset_peak(ctx)
                 log_vars = {}
 
                 def step(name=name, log_vars=log_vars):
@@ -538,6 +542,7 @@ def section_step(ctx: Context, deadline: Deadline) -> dict:
                 peak = _peak_mb(ctx)
                 if peak is not None:
                     peaks[name] = max(peaks[name], peak)
+                    extra[name] = max(extra[name], peak - resident)
                 nonfinite[name] += not _loss_finite(log_vars)
         med = {name: _median(t) for name, t in times.items()}
         paired = _median(
@@ -549,8 +554,12 @@ def section_step(ctx: Context, deadline: Deadline) -> dict:
             ratio=med['Self-EMD'] / med['BYOL'], paired_ratio=paired,
             selfemd_pairs_per_s=size['batch'] / med['Self-EMD'],
             byol_pairs_per_s=size['batch'] / med['BYOL'],
+            # peak of the process during the step (both models resident)
+            # and its part above what was allocated before the step
             selfemd_peak_mb=peaks['Self-EMD'] if ctx.cuda else None,
             byol_peak_mb=peaks['BYOL'] if ctx.cuda else None,
+            selfemd_step_mb=extra['Self-EMD'] if ctx.cuda else None,
+            byol_step_mb=extra['BYOL'] if ctx.cuda else None,
             nonfinite_losses=nonfinite['Self-EMD'] + nonfinite['BYOL'],
             times_s=times))
         log(f'  step {_dtype_name(dtype)} channels_last={cl}: Self-EMD '
@@ -1160,14 +1169,19 @@ def render_markdown(report: dict) -> str:
         lines += _table(
             ['precision', 'channels_last', 'Self-EMD (ms)', 'BYOL (ms)',
              'ratio', 'paired ratio', 'Self-EMD pairs/s', 'BYOL pairs/s',
-             'Self-EMD peak (MiB)', 'BYOL peak (MiB)'],
+             'Self-EMD peak / step (MiB)', 'BYOL peak / step (MiB)'],
             [[r['precision'], _fmt(r['channels_last']),
               _fmt(r['selfemd_step_s'] * 1e3, '.1f'),
               _fmt(r['byol_step_s'] * 1e3, '.1f'), _fmt(r['ratio']),
               _fmt(r['paired_ratio']), _fmt(r['selfemd_pairs_per_s'], '.0f'),
               _fmt(r['byol_pairs_per_s'], '.0f'),
-              _fmt(r['selfemd_peak_mb'], '.0f'),
-              _fmt(r['byol_peak_mb'], '.0f')] for r in sec['rows']])
+              f"{_fmt(r['selfemd_peak_mb'], '.0f')} / "
+              f"{_fmt(r['selfemd_step_mb'], '.0f')}",
+              f"{_fmt(r['byol_peak_mb'], '.0f')} / "
+              f"{_fmt(r['byol_step_mb'], '.0f')}"] for r in sec['rows']])
+        lines.append('\nPeak: `torch.cuda.max_memory_allocated` during the '
+                     'step, both models resident; step: the part above what '
+                     'was allocated before it (activations, gradients).')
         r = sec.get('recipe')
         if r:
             lines.append(
