@@ -82,6 +82,10 @@ def test_configs_exist():
         'faster-rcnn_r50-pre_fpn-syncbn_8xb2-2x_coco.py',
         'faster-rcnn_r50-scratch_fpn-syncbn_8xb2-1x_coco.py',
         'mask-rcnn_r50-pre_fpn-syncbn_8xb2-1x_coco.py',
+        # baselines and the multi-scale variant (test_baseline_transfer_*)
+        'faster-rcnn_r50-sup-in1k-pre_fpn-syncbn_8xb2-1x_coco.py',
+        'faster-rcnn_r50-byol-in1k-pre_fpn-syncbn_8xb2-1x_coco.py',
+        'mask-rcnn_r50-pre_fpn-syncbn_8xb2-ms-1x_coco.py',
     }
 
 
@@ -108,6 +112,8 @@ def test_protocol(path):
     assert _hook(cfg).allow_random_init == ('scratch' in path)
     if 'scratch' in path:
         assert backbone.init_cfg is None
+    elif '-in1k-pre' in path:  # a fixed baseline checkpoint
+        assert backbone.init_cfg.checkpoint != NO_CHECKPOINT
     else:
         assert backbone.init_cfg == dict(
             type='Pretrained', checkpoint=NO_CHECKPOINT, prefix='backbone.')
@@ -124,7 +130,7 @@ def test_model_builds(path):
 def test_env_var_sets_checkpoint(monkeypatch):
     monkeypatch.setenv('MMSELFEMD_PRETRAINED', '/data/selfemd_r50.pth')
     for path in CONFIGS:
-        if 'scratch' in path:
+        if 'scratch' in path or '-in1k-pre' in path:
             continue
         cfg = Config.fromfile(path)
         assert cfg.model.backbone.init_cfg.checkpoint == \
