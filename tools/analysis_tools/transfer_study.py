@@ -230,6 +230,7 @@ class StudyRunner:
                 stderr=subprocess.STDOUT, text=True)
             for line in proc.stdout:
                 log.write(line)
+                log.flush()
                 m = ITER_RE.search(line)
                 if m:
                     task.progress = int(m.group(1)) / int(m.group(2))
@@ -684,6 +685,8 @@ def _spearman(variants: List[dict]) -> Optional[dict]:
         return None
     from scipy.stats import spearmanr
     res = spearmanr([p[0] for p in pts], [p[1] for p in pts])
+    if not np.isfinite(res.statistic):  # a constant column: no ranking
+        return None
     return dict(rho=float(res.statistic), p=float(res.pvalue), n=len(pts))
 
 
