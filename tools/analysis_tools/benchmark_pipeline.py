@@ -2,9 +2,11 @@
 """Benchmark the pretraining data pipeline (images/s in one process).
 
 One process with one torch / OpenCV thread, as in a DataLoader worker, so
-the numbers are images/s **per worker**. Images are real photographs
-shipped by scikit-image, re-encoded as JPEG at COCO size (640x480 and
-480x640, quality 90) and at phone-camera size (4032x3024, 12 MP).
+the numbers are images/s **per worker**. The pipelines of one image set run
+interleaved, round by round (median of the timed rounds). Images are real
+photographs shipped by scikit-image, re-encoded as JPEG at COCO size
+(640x480 and 480x640, quality 90) and at phone-camera size (4032x3024,
+12 MP).
 
 Pipelines:
 
@@ -18,8 +20,16 @@ Pipelines:
   ``FastColorJitter``, ``FastGaussianBlur``) + ``PackMultiViewInputs``.
 - ``ours-2view+4small``: the pipeline of
   ``configs/_base_/datasets/coco_selfemd.py`` (2 x 224 + 4 x 96 SPC views).
-- ``-pillow`` variants decode with Pillow; ``-noreduce`` variants switch off
-  reduced-size JPEG decoding.
+- JPEGs are decoded strictly by libjpeg-turbo (``simplejpeg``, corrupt data
+  are an error); ``-lenient`` variants use the lenient decoders of before
+  (``strict_jpeg=False``: OpenCV, ``-lenient-pillow``: Pillow), which
+  accept corrupt JPEGs that end with an end-of-image marker.
+  ``-noreduce`` variants switch off reduced-size JPEG decoding.
+
+Then the decode alone (``LoadImageRobust``, full size and, for the 12 MP
+set, with the default pipeline's ``reduce_decode``): strict vs. lenient
+OpenCV vs. lenient Pillow, the variants interleaved round by round so that
+a drifting machine load affects them alike.
 
 Also times ``CocoUnlabeledDataset`` indexing a synthetic 241,690-entry
 image-info JSON (train2017 + unlabeled2017 size).
@@ -91,10 +101,12 @@ def byol_pipeline():
     ]
 
 
-def our_pipeline(small_views, decode_backend='cv2', reduce=True):
+def our_pipeline(small_views, decode_backend='cv2', reduce=True,
+                 strict_jpeg=True):
     cfg = Config.fromfile(CONFIG)
     pipeline = copy.deepcopy(cfg.train_pipeline)
     pipeline[0]['decode_backend'] = decode_backend
+    pipeline[0]['strict_jpeg'] = strict_jpeg
     if not reduce:
         pipeline[0]['reduce_decode'] = None
     elif not small_views:
@@ -106,19 +118,57 @@ def our_pipeline(small_views, decode_backend='cv2', reduce=True):
     return pipeline
 
 
-def bench(pipeline_cfg, paths, num, repeats):
-    transforms = [TRANSFORMS.build(t) for t in pipeline_cfg]
-    rates = []
-    for r in range(repeats + 1):  # first round is warm-up
-        np.random.seed(r)
-        start = time.perf_counter()
-        for i in range(num):
-            results = dict(img_path=paths[i % len(paths)], sample_idx=i)
-            for t in transforms:
-                results = t(results)
-        if r:
-            rates.append(num / (time.perf_counter() - start))
-    return float(np.median(rates))
+def bench(pipeline_cfgs, paths, num, repeats):
+    """Images/s of each pipeline (median of rounds), interleaved.
+
+    Every round runs each pipeline on the same ``num`` samples with the same
+    seed; the order alternates between rounds, so that a drifting machine
+    load affects all pipelines alike. Round 0 is a warm-up.
+    """
+    pipelines = [[TRANSFORMS.build(t) for t in cfg] for cfg in pipeline_cfgs]
+    times = [[] for _ in pipelines]
+    for r in range(repeats + 1):
+        order = list(range(len(pipelines)))
+        if r % 2:
+            order.reverse()
+        for k in order:
+            np.random.seed(r)
+            start = time.perf_counter()
+            for i in range(num):
+                results = dict(img_path=paths[i % len(paths)], sample_idx=i)
+                for t in pipelines[k]:
+                    results = t(results)
+            if r:
+                times[k].append(time.perf_counter() - start)
+    return [num / float(np.median(t)) for t in times]
+
+
+DECODERS = [('strict (libjpeg-turbo)', dict()),
+            ('lenient cv2', dict(strict_jpeg=False)),
+            ('lenient pillow', dict(strict_jpeg=False,
+                                    decode_backend='pillow'))]
+
+
+def bench_decode(paths, num, repeats, reduce_decode=None):
+    """Images/s of ``LoadImageRobust`` alone per decoder, interleaved."""
+    loaders = [
+        TRANSFORMS.build(
+            dict(type='LoadImageRobust', reduce_decode=reduce_decode, **kw))
+        for _, kw in DECODERS
+    ]
+    times = [[] for _ in loaders]
+    for r in range(repeats + 1):  # round 0 is warm-up
+        order = list(range(len(loaders)))
+        if r % 2:
+            order.reverse()
+        for k in order:
+            start = time.perf_counter()
+            for i in range(num):
+                out = loaders[k](dict(img_path=paths[i % len(paths)]))
+                assert out is not None
+            if r:
+                times[k].append(time.perf_counter() - start)
+    return [num / float(np.median(t)) for t in times]
 
 
 def bench_index(num_train=118287, num_unlabeled=123403):
@@ -178,25 +228,45 @@ def main():
         pipelines = [
             ('mmpretrain-byol', byol_pipeline()),
             ('ours-2view', our_pipeline(False)),
-            ('ours-2view-pillow', our_pipeline(False, 'pillow')),
+            ('ours-2view-lenient', our_pipeline(False, strict_jpeg=False)),
+            ('ours-2view-lenient-pillow',
+             our_pipeline(False, 'pillow', strict_jpeg=False)),
             ('ours-2view-noreduce', our_pipeline(False, reduce=False)),
             ('ours-2view+4small', our_pipeline(True)),
             ('ours-2view+4small-noreduce', our_pipeline(True, reduce=False)),
         ]
         for set_name, paths in sets.items():
-            base = None
-            for name, cfg in pipelines:
-                if set_name == '640x480' and name.endswith('-noreduce'):
-                    continue  # never reduces at this size
-                rate = bench(cfg, paths, args.num, args.repeats)
-                base = base or rate
-                rows.append((set_name, name, rate, rate / base))
+            # -noreduce never reduces at 640x480: the same as without
+            chosen = [(name, cfg) for name, cfg in pipelines
+                      if not (set_name == '640x480'
+                              and name.endswith('-noreduce'))]
+            rates = bench([cfg for _, cfg in chosen], paths, args.num,
+                          args.repeats)
+            for (name, _), rate in zip(chosen, rates):
+                rows.append((set_name, name, rate, rate / rates[0]))
                 print(f'{set_name:10s} {name:28s} {rate:7.1f} img/s '
-                      f'{rate / base:5.2f}x', flush=True)
+                      f'{rate / rates[0]:5.2f}x', flush=True)
+        reduce_cfg = Config.fromfile(CONFIG).train_pipeline[0][
+            'reduce_decode']
+        decode_rows = []
+        for set_name, reduce in [('640x480', None), ('4032x3024', None),
+                                 ('4032x3024', reduce_cfg)]:
+            rates = bench_decode(sets[set_name], args.num, args.repeats,
+                                 reduce)
+            what = set_name + (' reduce_decode' if reduce else '')
+            for (name, _), rate in zip(DECODERS, rates):
+                decode_rows.append((what, name, rate, rate / rates[1]))
+                print(f'decode {what:26s} {name:22s} {rate:7.1f} img/s '
+                      f'{rate / rates[1]:5.2f}x', flush=True)
     print('\n| images | pipeline | images/s per worker | vs mmpretrain BYOL |')
     print('|---|---|---:|---:|')
     for set_name, name, rate, rel in rows:
         print(f'| {set_name} | {name} | {rate:.1f} | {rel:.2f}x |')
+    print('\n| images | decoder (LoadImageRobust) | images/s per worker | '
+          'vs lenient cv2 |')
+    print('|---|---|---:|---:|')
+    for what, name, rate, rel in decode_rows:
+        print(f'| {what} | {name} | {rate:.1f} | {rel:.2f}x |')
     if not args.skip_index:
         n, seconds, size_mb = bench_index()
         print(f'\nCocoUnlabeledDataset: indexed {n} entries from two '
