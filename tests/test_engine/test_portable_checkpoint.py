@@ -6,9 +6,10 @@ The tiny Self-EMD config trains 4 iterations (checkpoints at 2 and 4).
 A separate interpreter (``python -I``, mmselfemd blocked in
 ``sys.modules`` so that neither the editable install nor a path can bring
 it in) loads ``iter_4.pth`` with ``torch.load(weights_only=True)`` and with
-mmengine's loader, and resumes mmengine's ``MessageHub`` from it. Then
-tools/train.py resumes the run to iteration 6: the loss history of the
-first 4 iterations must be in ``iter_6.pth``.
+mmengine's loader, and resumes mmengine's ``MessageHub`` from it;
+mmpretrain's ``publish_model.py`` publishes it there. Then tools/train.py
+resumes the run to iteration 6: the loss history of the first 4 iterations
+must be in ``iter_6.pth``.
 """
 import json
 import os.path as osp
@@ -79,6 +80,25 @@ def test_checkpoint_loads_without_mmselfemd_and_resumes(
     assert len(out['loss_history']) == 4
     assert out['hub_iter'] == out['saved_iter'] is not None
     assert not out['mmselfemd_loaded']
+
+    # mmpretrain's own publish_model.py (torch.load with torch's defaults)
+    import mmpretrain
+    publish = osp.join(
+        osp.dirname(mmpretrain.__file__), '.mim', 'tools',
+        'model_converters', 'publish_model.py')
+    run_publish = ('import runpy, sys; sys.modules["mmselfemd"] = None; '
+                   'sys.argv = sys.argv[1:]; '
+                   'runpy.run_path(sys.argv[0], run_name="__main__")')
+    proc = subprocess.run([
+        sys.executable, '-I', '-c', run_publish, publish, ckpt,
+        str(tmp_path / 'published.pth')
+    ],
+                          cwd=str(tmp_path),
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Successfully generated the publish-ckpt' in proc.stdout
 
     # tools/train.py resumes it (weights-only, torch's default) to 6.
     run_train(
