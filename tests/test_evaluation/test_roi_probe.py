@@ -138,3 +138,37 @@ def test_hook_logs_scalars_at_interval(probe, tmp_path):
     assert recs[0]['probe/bacc'] > 0.8
     with pytest.raises(ValueError, match='interval'):
         RoIProbeHook(probe={}, interval=0)
+
+
+def test_probe_tool(probe, tmp_path):
+    """The CLI probes random init and a saved backbone (the same weights
+    give the same scores) and refuses a backbone of another shape."""
+    import subprocess
+    import sys
+
+    from mmpretrain.models import ResNet
+    root = osp.dirname(probe.splits['train'][0][0])
+    data = osp.dirname(root)
+    cfg = ['depth=18', 'base_channels=16', 'stem_channels=16']
+    torch.manual_seed(0)
+    bb = ResNet(depth=18, base_channels=16, stem_channels=16)
+    ckpt = tmp_path / 'bb.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in bb.state_dict().items()}}, ckpt)
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    base = [sys.executable, 'tools/analysis_tools/roi_probe.py',
+            '--train-ann', osp.join(data, 'train.json'), '--train-img',
+            osp.join(data, 'train'), '--val-ann', osp.join(data, 'val.json'),
+            '--val-img', osp.join(data, 'val'), '--img-scale', '96']
+    out = tmp_path / 'scores.json'
+    run = subprocess.run(base + ['random', str(ckpt), '--backbone-cfg', *cfg,
+                                 '--out', str(out)],
+                         cwd=repo, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    scores = json.loads(out.read_text())
+    assert set(scores) == {'random', str(ckpt)}
+    assert 0 <= scores[str(ckpt)]['bacc'] <= 1
+    bad = subprocess.run(base + [str(ckpt), '--backbone-cfg', 'depth=18'],
+                         cwd=repo, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert 'does not fit' in bad.stderr and 'Traceback' not in bad.stderr
