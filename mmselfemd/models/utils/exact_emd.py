@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from .sinkhorn import check_transport_problem
+
 
 def exact_transport_plan(cost: torch.Tensor, a: torch.Tensor,
                          b: torch.Tensor,
@@ -36,12 +38,7 @@ def exact_transport_plan(cost: torch.Tensor, a: torch.Tensor,
         raise ImportError(
             "solver='exact' needs POT (pip install POT): "
             f'{e}') from e
-    if cost.dim() != 3:
-        raise ValueError(f'cost must be (B, N, M), got {tuple(cost.shape)}')
-    batch, n, m = cost.shape
-    if a.shape != (batch, n) or b.shape != (batch, m):
-        raise ValueError(f'marginals {tuple(a.shape)}, {tuple(b.shape)} do '
-                         f'not match cost {tuple(cost.shape)}')
+    batch = check_transport_problem(cost, a, b)[0]
     c_np = cost.detach().to('cpu', torch.float64).numpy()
     a_np = a.detach().to('cpu', torch.float64).numpy()
     b_np = b.detach().to('cpu', torch.float64).numpy()

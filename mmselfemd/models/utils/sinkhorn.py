@@ -1,6 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """Batched entropic optimal transport (Sinkhorn-Knopp)."""
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -41,6 +41,30 @@ def eps_schedule(eps: float, eps_start: Optional[float],
             e *= eps_decay
     schedule.append(float(eps))
     return schedule
+
+
+def check_transport_problem(cost: torch.Tensor, a: torch.Tensor,
+                            b: torch.Tensor) -> Tuple[int, int, int]:
+    """Check the shapes of a batch of transport problems.
+
+    Args:
+        cost (torch.Tensor): (B, N, M) cost matrices.
+        a (torch.Tensor): (B, N) row marginals.
+        b (torch.Tensor): (B, M) column marginals.
+
+    Returns:
+        tuple[int, int, int]: ``(B, N, M)``.
+
+    Raises:
+        ValueError: If the shapes do not fit together.
+    """
+    if cost.dim() != 3:
+        raise ValueError(f'cost must be (B, N, M), got {tuple(cost.shape)}')
+    batch, n, m = cost.shape
+    if a.shape != (batch, n) or b.shape != (batch, m):
+        raise ValueError(f'marginals {tuple(a.shape)}, {tuple(b.shape)} do '
+                         f'not match cost {tuple(cost.shape)}')
+    return batch, n, m
 
 
 def _relax(old: torch.Tensor, new: torch.Tensor,
@@ -133,12 +157,7 @@ def sinkhorn(cost: torch.Tensor,
         torch.Tensor: (B, N, M) transport plans, float32 (float64 for
         float64 inputs).
     """
-    if cost.dim() != 3:
-        raise ValueError(f'cost must be (B, N, M), got {tuple(cost.shape)}')
-    batch, n, m = cost.shape
-    if a.shape != (batch, n) or b.shape != (batch, m):
-        raise ValueError(f'marginals {tuple(a.shape)}, {tuple(b.shape)} do '
-                         f'not match cost {tuple(cost.shape)}')
+    batch, n, m = check_transport_problem(cost, a, b)
     if eps <= 0:
         raise ValueError(f'eps must be positive, got {eps}')
     if num_iters < 1:
