@@ -5,6 +5,7 @@ Nothing is downloaded: the remote checkpoints are checked by address and
 hash prefix, and their layouts with local files of the same layout.
 """
 import copy
+import logging
 import os
 import os.path as osp
 from unittest import mock
@@ -13,6 +14,7 @@ import pytest
 import torch
 import yaml
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 from mmselfemd.apis import hash_prefix_from_filename
 from mmselfemd.engine.hooks import NO_CHECKPOINT, PretrainedBackboneError
@@ -86,6 +88,129 @@ def test_supervised_layout_matches_the_backbone():
     assert set(backbone) <= set(source)
     for key, value in backbone.items():
         assert tuple(source[key].shape) == tuple(value.shape), key
+
+
+def _torchvision_state_dict(arch: str = 'resnet50') -> dict:
+    """A torchvision ResNet's plain state dict (no download), every float
+    tensor random so that equal weights after loading mean loaded ones."""
+    import torchvision.models
+    gen = torch.Generator().manual_seed(0)
+    state = getattr(torchvision.models, arch)(weights=None).state_dict()
+    return {
+        k: (torch.randn(v.shape, generator=gen) if v.is_floating_point()
+            else v)
+        for k, v in state.items()
+    }
+
+
+@pytest.fixture(scope='module')
+def torchvision_r50(tmp_path_factory) -> str:
+    """A local file in the layout of resnet50-0676ba61.pth: a plain state
+    dict, no prefix, with the ImageNet classifier ``fc.weight`` (1000,
+    2048) and ``fc.bias`` (1000, )."""
+    path = str(tmp_path_factory.mktemp('tv') / 'resnet50-local.pth')
+    torch.save(_torchvision_state_dict(), path)
+    return path
+
+
+class _Records(logging.Handler):
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_supervised_file_loads_without_its_classifier(torchvision_r50):
+    """The hook accepts torchvision's layout (its only extra keys are the
+    fc classifier, which the backbone lacks); init_weights() then loads
+    every backbone tensor of the file and mmengine does not warn about the
+    ignored fc keys."""
+    cfg = copy.deepcopy(_load(SUP))
+    cfg.model.backbone.init_cfg.checkpoint = torchvision_r50
+    model = _build_detector(cfg)
+    hook = _hook(cfg)
+    records = _Records()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(records)
+    try:
+        hook.check(model, logger=logger)
+        model.init_weights()
+    finally:
+        logger.removeHandler(records)
+    log = '\n'.join(records.messages)
+    assert 'Its classifier head (fc.weight, fc.bias), which ResNet does ' \
+        'not have, is not loaded.' in log
+    assert f'load model from: {torchvision_r50}' in log  # mmengine loaded
+    assert 'unexpected key' not in log and 'do not match' not in log
+    source = torch.load(torchvision_r50, weights_only=True)
+    loaded = model.backbone.state_dict()
+    assert set(source) - set(loaded) == {'fc.weight', 'fc.bias'}
+    for key, value in loaded.items():
+        assert torch.equal(value, source[key]), key
+    # only until training starts: the backbone is strict about fc again
+    hook.before_train(None)
+    with pytest.raises(RuntimeError, match='fc.weight'):
+        model.backbone.load_state_dict(source)
+
+
+def _edited(state: dict, drop=(), **extra) -> dict:
+    state = {k: v for k, v in state.items() if k not in drop}
+    state.update({k.replace('__', '.'): v for k, v in extra.items()})
+    return state
+
+
+@pytest.mark.parametrize(
+    'edit, problem',
+    [
+        # an extra key that is no classifier head
+        (dict(layer4__3__conv1__weight=torch.zeros(512, 2048, 1, 1)),
+         '1 keys are not in the model (layer4.3.conv1.weight)'),
+        (dict(fc2__weight=torch.zeros(1000, 2048)),
+         '1 keys are not in the model (fc2.weight)'),
+        # a missing backbone key, classifier present
+        (dict(drop=('layer4.2.bn3.running_var', )),
+         '1 expected keys are missing ("layer4.2.bn3.running_var" (2048,))'),
+        # "fc" keys that are not a classifier on 2048 features
+        (dict(drop=('fc.weight', 'fc.bias'),
+              fc__weight=torch.zeros(1000, 512), fc__bias=torch.zeros(1000)),
+         '2 keys are not in the model (fc.weight, fc.bias)'),
+        (dict(drop=('fc.weight', )),
+         '1 keys are not in the model (fc.bias)'),
+        (dict(fc__bias=torch.zeros(10)),
+         '2 keys are not in the model (fc.weight, fc.bias)'),
+    ],
+    ids=['extra-layer', 'extra-fc2', 'missing', 'fc-512', 'bias-only',
+         'fc-bias-shape'])
+def test_supervised_refuses_more_than_a_classifier(torchvision_r50, tmp_path,
+                                                   edit, problem):
+    source = torch.load(torchvision_r50, weights_only=True)
+    path = str(tmp_path / 'edited.pth')
+    torch.save(_edited(source, **edit), path)
+    cfg = copy.deepcopy(_load(SUP))
+    cfg.model.backbone.init_cfg.checkpoint = path
+    with pytest.raises(PretrainedBackboneError) as err:
+        _hook(cfg).check(_build_detector(cfg))
+    msg = str(err.value)
+    assert 'does not match the configured backbone ResNet' in msg
+    assert problem in msg
+
+
+def test_supervised_refuses_torchvision_resnet101(tmp_path):
+    """A ResNet-101 classifier has the same fc as a ResNet-50 one, but its
+    extra blocks are refused."""
+    path = str(tmp_path / 'resnet101-local.pth')
+    torch.save(_torchvision_state_dict('resnet101'), path)
+    cfg = copy.deepcopy(_load(SUP))
+    cfg.model.backbone.init_cfg.checkpoint = path
+    with pytest.raises(PretrainedBackboneError) as err:
+        _hook(cfg).check(_build_detector(cfg))
+    msg = str(err.value)
+    assert 'It holds a ResNet-101 ((3, 4, 23, 3) bottleneck blocks per ' \
+        'stage), the config builds a ResNet-50' in msg
+    assert 'fc.weight' not in msg  # the head is not the problem
 
 
 def test_byol_is_mmpretrain_published_checkpoint():

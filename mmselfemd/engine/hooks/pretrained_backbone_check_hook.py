@@ -14,6 +14,15 @@ or the metafile; loads weights-only) and checked as a local file, and the
 config is pointed at that verified file, so that what is loaded is what was
 checked.
 
+The one extra a checkpoint may hold is the classification head of a
+supervised ResNet classifier, ``fc.weight``/``fc.bias`` of torchvision's
+``resnet50-0676ba61.pth`` (mmpretrain's classifiers keep theirs under
+``head.``, outside the ``backbone.`` prefix): accepted only when the
+backbone has no such keys and their shapes are those of a linear classifier
+on the backbone's output features. mmengine's ``load_state_dict`` is then
+told to ignore exactly these keys, so that it does not warn that the model
+and the checkpoint "do not match".
+
 It is a hook (and not a check in ``tools/train.py``) so that every entry
 point that builds a runner from the config is covered: ``tools/train.py``,
 ``mim train mmdet``, MMDetection's own ``tools/train.py``.
@@ -121,6 +130,54 @@ def _describe_resnet(keys) -> str:
     return f'{name} ({tuple(blocks)} {kind} blocks per stage)'
 
 
+#: Keys of the classifier head of torchvision's (and mmpretrain's) ResNet
+#: classifiers, relative to the network that holds the backbone's layers.
+CLASSIFIER_HEAD_KEYS = ('fc.weight', 'fc.bias')
+
+
+def _feature_width(backbone: nn.Module,
+                   expected: Dict[str, torch.Tensor]) -> Optional[int]:
+    """Channels of the backbone's last stage (a classifier's input)."""
+    feat_dim = getattr(backbone, 'feat_dim', None)
+    if isinstance(feat_dim, int):
+        return feat_dim
+    convs = [v for v in expected.values() if v.dim() == 4]
+    return int(convs[-1].shape[0]) if convs else None
+
+
+def _classifier_head(selected: Dict[str, torch.Tensor],
+                     expected: Dict[str, torch.Tensor],
+                     width: Optional[int]) -> List[str]:
+    """Return the keys of ``selected`` that are a classifier head to ignore.
+
+    They are ``fc.weight`` (2-D, ``(num_classes, width)``) and optionally
+    ``fc.bias`` (``(num_classes, )``), both absent from the backbone. Any
+    other combination is not a classifier head and returns ``[]``.
+    """
+    extra = [k for k in CLASSIFIER_HEAD_KEYS
+             if k in selected and k not in expected]
+    weight, bias = (_shape(selected.get(k)) for k in CLASSIFIER_HEAD_KEYS)
+    if 'fc.weight' not in extra or width is None:
+        return []
+    if len(weight) != 2 or weight[1] != width:
+        return []
+    if 'fc.bias' in selected and bias != (weight[0], ):
+        return []
+    return extra
+
+
+class _IgnoreUnexpectedKeys:
+    """A ``load_state_dict`` post-hook that drops ``keys`` (exact names)
+    from the unexpected keys, in place, as torch and mmengine allow."""
+
+    def __init__(self, keys: List[str]) -> None:
+        self.keys = frozenset(keys)
+
+    def __call__(self, module: nn.Module, incompatible_keys) -> None:
+        unexpected = incompatible_keys.unexpected_keys
+        unexpected[:] = [k for k in unexpected if k not in self.keys]
+
+
 def _examples(items: List[str], limit: int = 4) -> str:
     shown = ', '.join(items[:limit])
     more = len(items) - limit
@@ -129,13 +186,18 @@ def _examples(items: List[str], limit: int = 4) -> str:
 
 def check_backbone_checkpoint(backbone: nn.Module,
                               checkpoint: str,
-                              prefix: Optional[str] = 'backbone.') -> None:
+                              prefix: Optional[str] = 'backbone.'
+                              ) -> List[str]:
     """Check that ``checkpoint`` holds exactly ``backbone``'s weights.
 
     Every key of ``backbone.state_dict()`` must be in the checkpoint (after
     selecting ``prefix``) with the same shape, and the checkpoint must hold
     no other backbone key: a ResNet-101 checkpoint would otherwise load
-    partially into a ResNet-50 without a word.
+    partially into a ResNet-50 without a word. The only exception is a
+    classifier head that the backbone lacks (``fc.weight`` of shape
+    ``(num_classes, feat_dim)`` and ``fc.bias``, as in torchvision's
+    ResNet files); its keys are returned so that the caller can have them
+    ignored when the file is loaded.
 
     Args:
         backbone (nn.Module): The built backbone.
@@ -143,6 +205,11 @@ def check_backbone_checkpoint(backbone: nn.Module,
         prefix (str, optional): Key prefix selected and stripped, as in
             ``init_cfg=dict(type='Pretrained', prefix=...)``.
             Defaults to ``'backbone.'``.
+
+    Returns:
+        list[str]: The classifier-head keys (after ``prefix``) that the
+        backbone does not have and that loading it ignores; ``[]`` for a
+        file that holds exactly the backbone.
 
     Raises:
         PretrainedBackboneError: If the file is missing, holds no key under
@@ -187,7 +254,11 @@ def check_backbone_checkpoint(backbone: nn.Module,
             f'{found or "none (no tensors)"}.{hint}')
 
     missing = [k for k in expected if k not in selected]
-    unexpected = [k for k in selected if k not in expected]
+    head = _classifier_head(selected, expected,
+                            _feature_width(backbone, expected))
+    unexpected = [
+        k for k in selected if k not in expected and k not in head
+    ]
     mismatched = [
         f'"{k}" {_shape(selected[k])} instead of {tuple(v.shape)}'
         for k, v in expected.items()
@@ -218,6 +289,7 @@ def check_backbone_checkpoint(backbone: nn.Module,
             'trained with another architecture (e.g. a ResNet-18 checkpoint '
             'for a ResNet-50 config): use the matching config or '
             'checkpoint.')
+    return head
 
 
 @HOOKS.register_module()
@@ -236,7 +308,12 @@ class PretrainedBackboneCheckHook(Hook):
       marker :data:`NO_CHECKPOINT`, are refused: this is how MMDetection
       silently falls back to ImageNet weights; and
     - the keys of ``PATH`` under ``prefix`` match the backbone's state dict
-      exactly (names and shapes).
+      exactly (names and shapes), except for a classifier head the backbone
+      lacks (``fc.weight``/``fc.bias`` of a torchvision ResNet; see
+      :func:`check_backbone_checkpoint`). The backbone's
+      ``load_state_dict`` then ignores exactly these keys until the run
+      starts training (``before_train``), so ``init_weights()`` loads the
+      backbone without mmengine's "do not match" warning.
 
     A remote ``PATH`` is downloaded into the mmselfemd cache (rank 0 first)
     by :func:`~mmselfemd.apis.download_checkpoint` with
@@ -276,6 +353,8 @@ class PretrainedBackboneCheckHook(Hook):
                  backbone_attr: str = 'backbone') -> None:
         self.allow_random_init = allow_random_init
         self.backbone_attr = backbone_attr
+        # id(backbone) -> handle of its _IgnoreUnexpectedKeys post-hook
+        self._ignore_handles: Dict[int, object] = {}
 
     def before_run(self, runner) -> None:
         """Check the backbone's ``init_cfg`` before a training run."""
@@ -284,6 +363,16 @@ class PretrainedBackboneCheckHook(Hook):
             # runner.test()/val() load a whole fine-tuned checkpoint.
             return
         self.check(runner.model, logger=runner.logger)
+
+    def before_train(self, runner) -> None:
+        """Stop ignoring the classifier head once the weights are loaded.
+
+        ``Runner.train()`` calls ``before_train`` after ``init_weights()``
+        and ``load_or_resume()``.
+        """
+        for handle in self._ignore_handles.values():
+            handle.remove()
+        self._ignore_handles.clear()
 
     def check(self, model: nn.Module, logger=None) -> None:
         """Check ``model``'s backbone init.
@@ -332,7 +421,8 @@ class PretrainedBackboneCheckHook(Hook):
             if _REMOTE.match(checkpoint):
                 local = self._download(checkpoint)
             try:
-                check_backbone_checkpoint(backbone, local, cfg.get('prefix'))
+                head = check_backbone_checkpoint(backbone, local,
+                                                 cfg.get('prefix'))
             except PretrainedBackboneError as e:
                 if local == checkpoint:
                     raise
@@ -341,14 +431,29 @@ class PretrainedBackboneCheckHook(Hook):
                     'its SHA-256 verified.)') from e
             if local != checkpoint:
                 cfg['checkpoint'] = local  # init_weights loads this file
+            self._ignore_head(backbone, head)
             if logger is not None:
                 where = ('' if local == checkpoint else
                          f', downloaded and verified as "{local}"')
+                ignored = ('' if not head else
+                           f' Its classifier head ({", ".join(head)}), '
+                           f'which {type(backbone).__name__} does not have, '
+                           'is not loaded.')
                 logger.info(
                     f'Pretrained backbone check passed: '
                     f'{len(backbone.state_dict())} keys of "{checkpoint}"'
                     f'{where} (prefix "{cfg.get("prefix") or ""}") match '
-                    f'{type(backbone).__name__}.')
+                    f'{type(backbone).__name__}.{ignored}')
+
+    def _ignore_head(self, backbone: nn.Module, head: List[str]) -> None:
+        """Have ``backbone.load_state_dict`` ignore the ``head`` keys."""
+        old = self._ignore_handles.pop(id(backbone), None)
+        if old is not None:  # checked again (tools/train.py, before_run)
+            old.remove()
+        if head:
+            self._ignore_handles[id(backbone)] = \
+                backbone.register_load_state_dict_post_hook(
+                    _IgnoreUnexpectedKeys(head))
 
     @staticmethod
     def _download(checkpoint: str) -> str:
