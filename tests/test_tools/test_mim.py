@@ -11,8 +11,9 @@ import subprocess
 import sys
 
 import pytest
+from mmengine.config import Config
 
-from .conftest import tool_env
+from .conftest import REPO, tool_env
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 DEMO_CFG = 'selfemd_resnet18_1xb32-coslr-100it_demo.py'
@@ -74,6 +75,21 @@ def test_mim_search_lists_the_metafile_models(mim, tmp_path):
     for name in ('selfemd_resnet50_8xb32-coslr-800e_coco',
                  'byol_resnet50_8xb32-coslr-800e_coco'):
         assert f'config id: {name}\n' in out
+
+
+def test_mim_search_architecture_is_the_configs_model():
+    """What ``mim search`` shows for each metafile model (its collection's
+    metadata unless the model has its own) names its config's algorithm,
+    backbone, neck and head; the BYOL baseline once showed Self-EMD's."""
+    from mim.commands.search import convert2df
+    from modelindex.load_model_index import load
+    table = convert2df(load(osp.join(REPO, 'model-index.yml')))
+    assert 'byol_resnet50_8xb32-coslr-800e_coco' in table.index
+    for name, row in table.iterrows():
+        model = Config.fromfile(osp.join(REPO, row['config'])).model
+        types = (model.backbone.type, model.neck.type, model.head.type)
+        assert row['model'] == model.type.lower(), name
+        assert row['architecture'] == ','.join(types).lower(), name
 
 
 def test_mim_run_check_coco_folder(mim, tmp_path, photos):
