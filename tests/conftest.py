@@ -7,7 +7,14 @@ so a test that builds a Runner with ``default_scope='mmengine'`` would
 change which registry every later test builds from. Each test runs inside
 ``overwrite_default_scope('mmselfemd')``, which restores the scopes after
 it; tests that need mmdet's scope set it themselves.
+
+``local_http_server`` starts HTTP servers on 127.0.0.1 for the download
+tests (tests/test_apis/test_hub.py,
+tests/test_tools/test_transfer_remote_checkpoint.py).
 """
+import threading
+from http.server import ThreadingHTTPServer
+
 import pytest
 from mmengine.registry import DefaultScope
 
@@ -16,3 +23,35 @@ from mmengine.registry import DefaultScope
 def _isolated_default_scope():
     with DefaultScope.overwrite_default_scope('mmselfemd'):
         yield
+
+
+@pytest.fixture
+def local_http_server():
+    """Start HTTP servers on 127.0.0.1 (an ephemeral port), each in a
+    daemon thread; they are shut down and closed after the test.
+
+    Yields:
+        callable: ``serve(handler, **attributes)`` sets ``attributes`` on
+        the ``ThreadingHTTPServer`` (for the handler to read as
+        ``self.server.NAME``), starts it and returns ``(server,
+        base_url)``, ``base_url`` being ``http://127.0.0.1:PORT`` (no
+        trailing slash).
+    """
+    started = []
+
+    def serve(handler, **attributes):
+        httpd = ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        for name, value in attributes.items():
+            setattr(httpd, name, value)
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
+            daemon=True)
+        thread.start()
+        started.append((httpd, thread))
+        return httpd, f'http://127.0.0.1:{httpd.server_address[1]}'
+
+    yield serve
+    for httpd, thread in started:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

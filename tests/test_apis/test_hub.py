@@ -12,7 +12,7 @@ import os
 import os.path as osp
 import threading
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Dict, List, Optional, Tuple
 
 import pytest
@@ -117,7 +117,7 @@ def isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, local_http_server):
     """HTTP server on 127.0.0.1 with good, corrupted and malicious files."""
     files = _Files()
     good = _to_bytes({'state_dict': _state_dict(), 'meta': {'epoch': 3}})
@@ -139,26 +139,14 @@ def server(tmp_path):
         names['malicious']: evil,
         names['unhashed']: good,
     }
-    httpd = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-    httpd.files = files
-    httpd.timeout = 5
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
-        daemon=True)
-    thread.start()
-    base = f'http://127.0.0.1:{httpd.server_address[1]}'
-    try:
-        yield {
-            'files': files,
-            'paths': names,
-            'urls': {k: base + v for k, v in names.items()},
-            'good_sha256': good_hash,
-            'marker': marker,
-        }
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    _, base = local_http_server(_Handler, files=files, timeout=5)
+    return {
+        'files': files,
+        'paths': names,
+        'urls': {k: base + v for k, v in names.items()},
+        'good_sha256': good_hash,
+        'marker': marker,
+    }
 
 
 def _write_zoo(root, url: str, sha256: Optional[str] = None) -> str:

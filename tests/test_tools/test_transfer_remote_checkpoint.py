@@ -11,8 +11,7 @@ import functools
 import hashlib
 import os
 import os.path as osp
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 
 import pytest
 import torch
@@ -46,7 +45,8 @@ def _hashed_name(stem: str, data: bytes, digest: str = None) -> str:
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch, r50_checkpoint, r18_checkpoint):
+def server(tmp_path, monkeypatch, r50_checkpoint, r18_checkpoint,
+           local_http_server):
     monkeypatch.setenv('MMSELFEMD_HOME', str(tmp_path / 'home'))
     monkeypatch.delenv('MMSELFEMD_MODEL_INDEX', raising=False)
     www = tmp_path / 'www'
@@ -66,23 +66,12 @@ def server(tmp_path, monkeypatch, r50_checkpoint, r18_checkpoint):
     for key, data in dict(r50=r50, wrong_hash=r50, unhashed=r50, r18=r18,
                           evil=evil).items():
         (www / names[key]).write_bytes(data)
-    httpd = ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(_Handler, directory=str(www)))
-    httpd.requests = []
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
-        daemon=True)
-    thread.start()
-    base = f'http://127.0.0.1:{httpd.server_address[1]}/'
-    try:
-        yield dict(urls={k: base + v for k, v in names.items()},
-                   requests=httpd.requests, marker=marker,
-                   source=r50_checkpoint, tmp_path=tmp_path,
-                   r50_sha256=hashlib.sha256(r50).hexdigest())
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    httpd, base = local_http_server(
+        functools.partial(_Handler, directory=str(www)), requests=[])
+    return dict(urls={k: f'{base}/{v}' for k, v in names.items()},
+                requests=httpd.requests, marker=marker,
+                source=r50_checkpoint, tmp_path=tmp_path,
+                r50_sha256=hashlib.sha256(r50).hexdigest())
 
 
 @pytest.fixture(scope='module')
