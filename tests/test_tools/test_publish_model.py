@@ -113,6 +113,13 @@ def test_config_found_by_name(tiny_selfemd_run, tmp_path, capsys):
     assert 'Config: configs/selfemd/selfemd_resnet50_8xb32-coslr-800e_coco' \
         '.py' in out
     assert 'Batch Size: 256' in out  # 8 GPUs x 32 from the name
+    assert 'In Collection: SelfEMD' in out
+    # a BYOL baseline is filed under its own collection
+    tool.main([
+        tiny_selfemd_run['checkpoint'],
+        str(tmp_path / 'byol_resnet50_8xb32-coslr-800e_coco.pth')
+    ])
+    assert 'In Collection: BYOL' in capsys.readouterr().out
 
 
 def test_error_is_one_line_without_traceback(tmp_path):

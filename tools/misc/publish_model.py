@@ -94,8 +94,12 @@ def published_name(out_file: str, sha256: str, date: str) -> str:
     return f'{stem}_{date}-{sha256[:8]}.pth'
 
 
-def metafile_entry(name: str, weights_url: str, sha256: str,
-                   config: Optional[str], meta: dict) -> str:
+def metafile_entry(name: str,
+                   weights_url: str,
+                   sha256: str,
+                   config: Optional[str],
+                   meta: dict,
+                   collection: str = 'SelfEMD') -> str:
     """The YAML of one ``Models`` entry of ``configs/selfemd/metafile.yml``.
 
     Args:
@@ -104,11 +108,14 @@ def metafile_entry(name: str, weights_url: str, sha256: str,
         sha256 (str): The file's SHA-256.
         config (str, optional): The config path, relative to the repo.
         meta (dict): The checkpoint's meta (epoch, iter).
+        collection (str): The metafile collection, i.e. the algorithm
+            (``model.type`` of the config: ``SelfEMD`` or ``BYOL``).
+            Defaults to ``'SelfEMD'``.
 
     Returns:
         str: The entry, indented for the ``Models:`` list.
     """
-    lines = [f'  - Name: {name}', '    In Collection: SelfEMD']
+    lines = [f'  - Name: {name}', f'    In Collection: {collection}']
     metadata = []
     if isinstance(meta.get('epoch'), int) and meta['epoch'] > 0:
         metadata.append(f'      Epochs: {meta["epoch"]}')
@@ -210,7 +217,12 @@ def publish(args: argparse.Namespace) -> str:
     print(f'published: {final}')
     print(f'sha256: {sha256}')
     print('metafile entry (configs/selfemd/metafile.yml, under Models:):')
-    print(metafile_entry(name, url, sha256, config, meta))
+    collection = 'SelfEMD'
+    if config is not None:
+        from mmengine.config import Config
+        path = config if osp.isfile(config) else osp.join(repo, config)
+        collection = Config.fromfile(path).model.type
+    print(metafile_entry(name, url, sha256, config, meta, collection))
     if args.base_url == BASE_URL_PLACEHOLDER:
         print('(replace https://BASE_URL with the upload location, or pass '
               '--base-url)')
