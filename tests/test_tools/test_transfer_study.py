@@ -45,6 +45,7 @@ def test_quick_study_end_to_end_and_resume(tmp_path):
     md = (work / 'results.md').read_text()
     assert '| random | 1/1 |' in md and '| selfemd | 1/1 |' in md
     assert (work / 'results.png').stat().st_size > 10000
+    assert (work / 'diagnostics.png').stat().st_size > 10000
     # equal compute: both pretraining runs got the study's iterations and
     # batch; the random variant was not pretrained
     log = (work / 'selfemd' / 'pretrain_s0' / 'run.log').read_text()

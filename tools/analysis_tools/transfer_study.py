@@ -542,6 +542,14 @@ class StudyRunner:
             f.write(self.markdown(data))
         if any(v['ap']['n'] for v in data['variants']):
             self.plot(data, osp.join(self.work_dir, 'results.png'))
+        curves = {
+            f'{t.meta["variant"]} s{t.meta["pseed"]}':
+            t.result().get('curves', {})
+            for t in self.tasks if t.kind == 'pretrain' and t.done
+        }
+        if any(c.get(DIAG_KEYS[0]) for c in curves.values()):
+            self.plot_diagnostics(curves,
+                                  osp.join(self.work_dir, 'diagnostics.png'))
 
     def markdown(self, data: dict) -> str:
         pre, ft = self.cfg.pretrain, self.cfg.finetune
@@ -616,6 +624,36 @@ class StudyRunner:
                 pad = 0.1 * (hi - lo + 1e-6)
                 ax.set_ylim(max(0, lo - 3 * pad), hi + pad)
         fig.suptitle('Transfer study: mean ± std over seeds (dots: runs)')
+        fig.tight_layout()
+        fig.savefig(out_file)
+        plt.close(fig)
+
+
+    @staticmethod
+    def plot_diagnostics(curves: Dict[str, dict], out_file: str) -> None:
+        """Transport-plan diagnostics over pretraining, one line per
+        pretraining run (the losses are not comparable across variants:
+        their terms differ)."""
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        keys = DIAG_KEYS[:2]
+        titles = dict(emd_entropy_ratio='plan entropy / entropy of a bᵀ '
+                      '(1 = no matching)',
+                      emd_matching_gain='matching gain S_EMD − S_independent')
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+        cmap = plt.get_cmap('tab20')
+        for i, (run, c) in enumerate(sorted(curves.items())):
+            for ax, key in zip(axes, keys):
+                pts = c.get(key) or []
+                if pts:
+                    ax.plot(*zip(*pts), label=run, color=cmap(i % 20),
+                            lw=1.2)
+        for ax, key in zip(axes, keys):
+            ax.set_title(titles[key], fontsize=10)
+            ax.set_xlabel('pretraining iteration')
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=7, ncol=2)
         fig.tight_layout()
         fig.savefig(out_file)
         plt.close(fig)
