@@ -57,6 +57,18 @@ def _load_split(ann_file: str, img_prefix: str, max_images: Optional[int]
     return items
 
 
+def _mean_pairwise_cosine(fmap: torch.Tensor) -> torch.Tensor:
+    """Mean cosine similarity between two different locations of a
+    (C, H, W) map (1 for a single location)."""
+    nodes = fmap.flatten(1).t()
+    n = nodes.shape[0]
+    if n < 2:
+        return nodes.new_tensor(1.0)
+    nodes = nn.functional.normalize(nodes, dim=1, eps=1e-6)
+    gram = nodes @ nodes.t()
+    return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
+
+
 class RoIProbe:
     """Linear probe of a frozen backbone on the RoIs of labelled boxes.
 
@@ -77,7 +89,10 @@ class RoIProbe:
 
     Metrics: ``bacc`` (balanced accuracy, the mean of the per-class
     recalls over the object classes and background; the headline), ``acc``
-    (plain accuracy) and ``fg_acc`` (accuracy on the object RoIs only).
+    (plain accuracy) and ``fg_acc`` (accuracy on the object RoIs only);
+    and one diagnostic, ``node_cos``: how alike the locations of the last
+    map are (a map whose every location carries the same vector cannot
+    say where anything is).
 
     Args:
         train_ann_file (str): COCO box file of the probe's train split.
@@ -210,9 +225,10 @@ class RoIProbe:
 
     # --------------------------------------------------------- features --
     @torch.no_grad()
-    def extract(self, backbone: nn.Module,
-                split: str) -> Tuple[torch.Tensor, torch.Tensor]:
-        """RoI features and labels of one split.
+    def extract(self, backbone: nn.Module, split: str
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """RoI features and labels of one split, and how alike the
+        locations of each image's last map are.
 
         Args:
             backbone (nn.Module): A ResNet whose ``forward`` returns the
@@ -221,7 +237,10 @@ class RoIProbe:
             split (str): ``'train'`` or ``'val'``.
 
         Returns:
-            tuple[Tensor, Tensor]: (R, D) features and (R,) labels.
+            tuple[Tensor, Tensor, Tensor]: (R, D) features, (R,) labels and,
+            per image, the mean cosine similarity between two different
+            locations of the last stage's map (1: every location carries
+            the same vector, i.e. the map has lost its spatial layout).
         """
         images, rois, labels = self._prepare(split)
         device = next(backbone.parameters()).device
@@ -234,7 +253,7 @@ class RoIProbe:
         backbone.out_indices = self.out_indices
         mean = torch.tensor(_MEAN, device=device).view(1, 3, 1, 1)
         std = torch.tensor(_STD, device=device).view(1, 3, 1, 1)
-        feats = []
+        feats, node_cos = [], []
         try:
             for start in range(0, len(images), self.batch_size):
                 batch = images[start:start + self.batch_size]
@@ -259,10 +278,17 @@ class RoIProbe:
                         aligned=True)
                     per_level.append(pooled.flatten(1))
                 feats.append(torch.cat(per_level, 1).cpu())
+                last = outs[-1].float()
+                stride = x.shape[-1] / last.shape[-1]
+                for i, im in enumerate(batch):  # valid (unpadded) region
+                    h = max(1, round(im.shape[0] / stride))
+                    w = max(1, round(im.shape[1] / stride))
+                    node_cos.append(
+                        _mean_pairwise_cosine(last[i, :, :h, :w]).cpu())
         finally:
             backbone.out_indices = old_indices
             backbone.train(was_training)
-        return torch.cat(feats), labels
+        return torch.cat(feats), labels, torch.stack(node_cos)
 
     # ------------------------------------------------------- classifier --
     def fit_score(self, x_train: torch.Tensor, y_train: torch.Tensor,
@@ -324,10 +350,14 @@ class RoIProbe:
 
         Returns:
             dict[str, float]: ``bacc``, ``acc``, ``fg_acc`` (val split),
-            ``num_train_rois`` and ``num_val_rois``.
+            ``node_cos`` (mean cosine between two locations of an image's
+            last map, averaged over the val images: near 1 means a
+            spatially collapsed map), ``num_train_rois`` and
+            ``num_val_rois``.
         """
-        x_train, y_train = self.extract(backbone, 'train')
-        x_val, y_val = self.extract(backbone, 'val')
+        x_train, y_train, _ = self.extract(backbone, 'train')
+        x_val, y_val, node_cos = self.extract(backbone, 'val')
         scores = self.fit_score(x_train, y_train, x_val, y_val)
-        scores.update(num_train_rois=len(y_train), num_val_rois=len(y_val))
+        scores.update(node_cos=node_cos.mean().item(),
+                      num_train_rois=len(y_train), num_val_rois=len(y_val))
         return scores

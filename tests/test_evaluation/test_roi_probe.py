@@ -172,3 +172,20 @@ def test_probe_tool(probe, tmp_path):
                          cwd=repo, capture_output=True, text=True)
     assert bad.returncode == 1
     assert 'does not fit' in bad.stderr and 'Traceback' not in bad.stderr
+
+
+def test_node_cos_detects_spatial_collapse(probe):
+    """A map that repeats one vector everywhere has node_cos 1; a map that
+    follows the image has a lower one."""
+    class Collapsed(ColourBackbone):
+        def forward(self, x):
+            outs = super().forward(x)
+            return tuple(o.mean((2, 3), keepdim=True).expand_as(o)
+                         for o in outs)
+
+    seeing = probe.evaluate(ColourBackbone())
+    collapsed = probe.evaluate(Collapsed())
+    assert abs(collapsed['node_cos'] - 1) < 1e-5
+    assert seeing['node_cos'] < 0.99
+    # the collapsed map still knows the colours present, not where they are
+    assert collapsed['bacc'] < seeing['bacc']

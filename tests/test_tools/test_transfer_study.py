@@ -63,6 +63,17 @@ def test_quick_study_end_to_end_and_resume(tmp_path):
     assert '4 already done, 0 to run' in again.stdout
     assert json.loads((work / 'results.json').read_text())['runs'] == \
         res['runs']
+    # --reprobe probes the finished pretrainings again, trains nothing
+    pre = work / 'selfemd' / 'pretrain_s0' / 'result.json'
+    before = json.loads(pre.read_text())
+    probe = subprocess.run(cmd + ['--reprobe'], cwd=REPO, env=tool_env(),
+                           text=True, capture_output=True, timeout=300)
+    assert probe.returncode == 0, probe.stdout[-2000:] + probe.stderr[-2000:]
+    assert 'probed selfemd/pretrain-s0' in probe.stdout
+    after = json.loads(pre.read_text())
+    assert after['probe']['bacc'] == before['probe']['bacc']  # same boxes
+    assert 0 < after['probe']['node_cos'] <= 1 + 1e-6
+    assert after['pretrain_seconds'] == before['pretrain_seconds']
 
 
 def test_schedule_options_keep_the_shape(ts):

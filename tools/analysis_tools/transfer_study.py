@@ -70,6 +70,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'nothing')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the runs that would be run')
+    parser.add_argument('--reprobe', action='store_true',
+                        help='run the RoI probe again on every finished '
+                        'pretraining (e.g. after the probe changed), update '
+                        'the results and write the report; trains nothing')
     return parser.parse_args(argv)
 
 
@@ -392,6 +396,21 @@ class StudyRunner:
             ap75=100 * metrics['coco/bbox_mAP_75'],
             finetune_seconds=time.time() - start)
 
+    def reprobe(self) -> None:
+        """Probe every finished pretraining again and update its result."""
+        variants = {v['name']: v for v in self.study.variants}
+        for t in self.tasks:
+            if t.kind != 'pretrain' or not t.done:
+                continue
+            result = t.result()
+            result['probe'] = self.run_probe(variants[result['variant']],
+                                             result['pseed'],
+                                             result['backbone'])
+            t.write_result(result)
+            print(f'[study] probed {t.name}: balanced acc '
+                  f'{100 * result["probe"]["bacc"]:.1f} %', flush=True)
+        self.write_report()
+
     def execute(self, task: Task) -> None:
         task.started = time.time()
         os.makedirs(task.work_dir, exist_ok=True)
@@ -506,6 +525,10 @@ class StudyRunner:
             }
             agg['probe_bacc'] = _mean_std(
                 [100 * p['probe']['bacc'] for p in ps])
+            agg['node_cos'] = _mean_std([
+                p['probe']['node_cos'] for p in ps
+                if 'node_cos' in p['probe']
+            ])
             for key in DIAG_KEYS + ('time', ):
                 agg[key] = _mean_std(
                     [p[f'final_{key}'] for p in ps if f'final_{key}' in p])
@@ -562,9 +585,9 @@ class StudyRunner:
             f'fine-tuning {self.study.finetune_seeds}. Mean ± sample std '
             'over all (pretraining seed, fine-tuning seed) runs.', '',
             '| variant | runs | bbox AP | AP50 | AP75 | AP per pretrain '
-            'seed | probe bacc | plan entropy ratio | matching gain | '
-            'marginal err | s/iter | description |',
-            '|---|---|---|---|---|---|---|---|---|---|---|---|'
+            'seed | probe bacc | C5 node cos | plan entropy ratio | '
+            'matching gain | marginal err | s/iter | description |',
+            '|---|---|---|---|---|---|---|---|---|---|---|---|---|'
         ]
         for v in data['variants']:
             seeds = ', '.join(f'{k}: {m:.1f}'
@@ -573,6 +596,7 @@ class StudyRunner:
                 f'| {v["name"]} | {v["n"]}/{v["expected"]} | '
                 f'{_fmt(v["ap"])} | {_fmt(v["ap50"])} | {_fmt(v["ap75"])} | '
                 f'{seeds or "-"} | {_fmt(v["probe_bacc"])} | '
+                f'{_fmt(v["node_cos"], 3)} | '
                 f'{_fmt(v["emd_entropy_ratio"], 3)} | '
                 f'{_fmt(v["emd_matching_gain"], 4)} | '
                 f'{_fmt(v["emd_marginal_err"], 4)} | '
@@ -743,6 +767,8 @@ def main(argv=None) -> None:
     os.makedirs(runner.work_dir, exist_ok=True)
     if args.report_only:
         runner.write_report()
+    elif args.reprobe:
+        runner.reprobe()
     else:
         runner.run()
     print(f'[study] report: {osp.join(runner.work_dir, "results.md")}, '
