@@ -2,8 +2,9 @@
 """Browse the multi-view crops of a pretraining config, as PNG grids.
 
 For each image, one row per large view: the source image with the large
-view's box, the spatial-pyramid grid inside it and the boxes of the small
-views cut from it, then the augmented large view and its small views as
+view's box and, when the pipeline has small views (e.g. the SPC ablation
+config), the spatial-pyramid grid inside it and the boxes of the small
+views cut from it; then the augmented large view and its small views as
 the model receives them (before normalisation). Use it to check a crop
 recipe on your own photos before a long run.
 
