@@ -39,13 +39,5 @@ model = dict(
             with_avg_pool=False),
         loss=dict(type='CosineSimilarityLoss')),
 )
-
-train_pipeline = [
-    dict(type='LoadImageRobust'),
-    dict(
-        type='MultiViewWithBoxes',
-        num_views=[1, 1],
-        transforms=[{{_base_.view_pipeline1}}, {{_base_.view_pipeline2}}]),
-    dict(type='PackMultiViewInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# The data (coco_selfemd.py's default train_pipeline: the two large views)
+# is the Self-EMD default's, unchanged.

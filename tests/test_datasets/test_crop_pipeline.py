@@ -149,7 +149,7 @@ def test_multiview_rejects_vertical_flip():
 def _config_pipeline():
     init_default_scope('mmselfemd')
     cfg = Config.fromfile(CONFIG)
-    return cfg, [TRANSFORMS.build(t) for t in cfg.train_pipeline]
+    return cfg, [TRANSFORMS.build(t) for t in cfg.spc_train_pipeline]
 
 
 def test_config_pipeline_contract(image_zoo):

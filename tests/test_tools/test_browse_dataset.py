@@ -1,5 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""tools/analysis_tools/browse_dataset.py on the demo config."""
+"""tools/analysis_tools/browse_dataset.py on the study's scenes config (the
+demo recipe with SPC small views, one per large view)."""
 import os
 import os.path as osp
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 from .conftest import REPO, TOOLS, load_tool, tool_env
 
 DEMO_CFG = osp.join(REPO, 'configs', 'selfemd',
-                    'selfemd_resnet18_1xb32-coslr-100it_demo.py')
+                    'selfemd_resnet18-d16_1xb32-coslr-200it_scenes.py')
 BROWSE = osp.join(TOOLS, 'analysis_tools', 'browse_dataset.py')
 
 
@@ -31,7 +32,7 @@ def test_dataset_images(scenes_root, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     files = sorted(os.listdir(out))
     assert len(files) == 2 and files[0].startswith('0000_'), files
-    # the demo recipe: 2 large views, 1 small view each
+    # the scenes recipe: 2 large views, 1 small view each
     assert proc.stdout.count('2 large and 2 small views') == 2
     img = mmcv.imread(str(out / files[0]))
     # two rows (one per large view): source + large view + 1 small view,

@@ -23,9 +23,9 @@ COCO_RECIPE = osp.join(REPO, 'configs', '_base_', 'datasets',
 
 @pytest.fixture(scope='module')
 def pipeline():
-    """The default recipe: 2 large views, 2 SPC small views each."""
+    """The SPC recipe: 2 large views, 2 SPC small views each."""
     register_all_modules(init_default_scope=True)
-    return Compose(Config.fromfile(COCO_RECIPE).train_pipeline)
+    return Compose(Config.fromfile(COCO_RECIPE).spc_train_pipeline)
 
 
 @pytest.fixture(scope='module')

@@ -17,9 +17,11 @@ Pipelines:
   factors (same cost as the original).
 - ``ours-2view``: ``LoadImageRobust`` + ``MultiViewWithBoxes`` with the
   same two views (``RandomResizedCropWithBox`` cv2 bicubic/area,
-  ``FastColorJitter``, ``FastGaussianBlur``) + ``PackMultiViewInputs``.
-- ``ours-2view+4small``: the pipeline of
-  ``configs/_base_/datasets/coco_selfemd.py`` (2 x 224 + 4 x 96 SPC views).
+  ``FastColorJitter``, ``FastGaussianBlur``) + ``PackMultiViewInputs``:
+  the default ``train_pipeline`` of
+  ``configs/_base_/datasets/coco_selfemd.py``.
+- ``ours-2view+4small``: its ``spc_train_pipeline`` (2 x 224 + 4 x 96 SPC
+  views, the SPC ablation).
 - JPEGs are decoded strictly by libjpeg-turbo (``simplejpeg``, corrupt data
   are an error); ``-lenient`` variants use the lenient decoders of before
   (``strict_jpeg=False``: OpenCV, ``-lenient-pillow``: Pillow), which
@@ -27,9 +29,10 @@ Pipelines:
   ``-noreduce`` variants switch off reduced-size JPEG decoding.
 
 Then the decode alone (``LoadImageRobust``, full size and, for the 12 MP
-set, with the default pipeline's ``reduce_decode``): strict vs. lenient
-OpenCV vs. lenient Pillow, the variants interleaved round by round so that
-a drifting machine load affects them alike.
+set, with the ``reduce_decode`` of ``spc_train_pipeline``, 288 decoded
+pixels): strict vs. lenient OpenCV vs. lenient Pillow, the variants
+interleaved round by round so that a drifting machine load affects them
+alike.
 
 Also times ``CocoUnlabeledDataset`` indexing a synthetic 241,690-entry
 image-info JSON (train2017 + unlabeled2017 size).
@@ -104,7 +107,8 @@ def byol_pipeline():
 def our_pipeline(small_views, decode_backend='cv2', reduce=True,
                  strict_jpeg=True):
     cfg = Config.fromfile(CONFIG)
-    pipeline = copy.deepcopy(cfg.train_pipeline)
+    # the SPC pipeline; without small views it is the default two-view one
+    pipeline = copy.deepcopy(cfg.spc_train_pipeline)
     pipeline[0]['decode_backend'] = decode_backend
     pipeline[0]['strict_jpeg'] = strict_jpeg
     if not reduce:
@@ -246,7 +250,7 @@ def main():
                 rows.append((set_name, name, rate, rate / rates[0]))
                 print(f'{set_name:10s} {name:28s} {rate:7.1f} img/s '
                       f'{rate / rates[0]:5.2f}x', flush=True)
-        reduce_cfg = Config.fromfile(CONFIG).train_pipeline[0][
+        reduce_cfg = Config.fromfile(CONFIG).spc_train_pipeline[0][
             'reduce_decode']
         decode_rows = []
         for set_name, reduce in [('640x480', None), ('4032x3024', None),

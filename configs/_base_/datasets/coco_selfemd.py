@@ -1,11 +1,15 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 # Self-EMD pretraining data: COCO train2017 without labels.
-# Two 224 px large views with BYOL's asymmetric augmentations (view 1: blur
-# always, no solarize; view 2: blur 0.1, solarize 0.2) plus, per large view,
-# two 96 px small views cut on a 2x2 / 3x3 spatial pyramid (SPC) inside it.
-# Crop scale, grids, small-view count/size and small-view augmentations are
-# our choices (see docs/en/dataset_prepare.md); the packed data samples
-# carry crop_boxes, flips and parent for every view.
+# Default (train_pipeline): two 224 px large views with BYOL's asymmetric
+# augmentations (view 1: blur always, no solarize; view 2: blur 0.1,
+# solarize 0.2). spc_train_pipeline adds, per large view, two 96 px small
+# views cut on a 2x2 / 3x3 spatial pyramid (SPC) inside it, the small views
+# that secondary summaries of the paper report; they are off by default
+# because the transfer study found them harmful (docs/en/study.md, row
+# no-small vs selfemd; the SPC ablation config keeps them). Crop scale, grids,
+# small-view count/size and small-view augmentations are our choices (see
+# docs/en/dataset_prepare.md); the packed data samples carry crop_boxes,
+# flips and parent for every view.
 dataset_type = 'CocoUnlabeledDataset'
 data_root = 'data/coco/'
 
@@ -70,7 +74,7 @@ small_view_pipeline = [
 spc = dict(
     type='SpatialPyramidCrop', size=96, grid_sizes=(2, 3), num_views=2)
 
-train_pipeline = [
+spc_train_pipeline = [
     # Decode JPEGs at 1/2..1/8 size only when even the smallest crop keeps
     # 288 = 3 x 96 decoded pixels per side (never for COCO's 640 px images).
     dict(
@@ -85,6 +89,20 @@ train_pipeline = [
         transforms=[view_pipeline1, view_pipeline2],
         small_view_crop=spc,
         small_view_transforms=small_view_pipeline),
+    dict(type='PackMultiViewInputs'),
+]
+train_pipeline = [
+    # reduced-size decoding only when the smallest crop keeps 224 px
+    dict(
+        type='LoadImageRobust',
+        reduce_decode=dict(
+            crop_ratio_min=0.08,
+            aspect_ratio_range=(3. / 4., 4. / 3.),
+            min_decoded_side=224)),
+    dict(
+        type='MultiViewWithBoxes',
+        num_views=[1, 1],
+        transforms=[view_pipeline1, view_pipeline2]),
     dict(type='PackMultiViewInputs'),
 ]
 
