@@ -96,7 +96,9 @@ seeds = dict(
     pretrain=[0],
     # the leading variants get a second pretraining seed
     pretrain_extra={'byol': [0, 1], 'selfemd': [0, 1],
-                    'no-small-eps0.01': [0, 1]},
+                    'no-small-eps0.01': [0, 1],
+                    # added once the single-seed rows decided the defaults
+                    'no-small': [0, 1], 'eps0.01': [0, 1]},
     finetune=[0, 1, 2])
 compare = [('selfemd', 'byol'), ('selfemd', 'random'),
            ('no-small', 'byol'), ('no-small-eps0.01', 'byol'),
