@@ -2,9 +2,8 @@
 # The transfer study's Self-EMD recipe (configs/studies/, docs/en/study.md):
 # the demo recipe as it stood when the study ran (ResNet-18, SPC small
 # views, eps 0.05 / 30 iterations, batch 32, LARS + cosine; the demo and the
-# defaults have since dropped the small views and moved to eps 0.01 / 100
-# iterations, from this study's results) with room to match, at a cost two
-# CPU cores can afford for a dozen runs:
+# defaults have since dropped the small views, from this study's results)
+# with room to match, at a cost two CPU cores can afford for a dozen runs:
 # - the last stage is dilated (stride 1, dilation 2: C5 at stride 16), so a
 #   112 px large view gives a 7x7 map (49 nodes, as a 224 px view at the
 #   ResNet-50 default) and a 56 px small view a 4x4 map (16 nodes), instead
@@ -27,8 +26,8 @@ model = dict(
         strides=(1, 2, 2, 1),
         dilations=(1, 1, 1, 2)),
     neck=dict(in_channels=256),
-    # the solver as the study recorded it (the defaults chosen from the
-    # study changed later: ../_base_/models/selfemd_resnet50.py)
+    # the solver as the study recorded it, pinned so that the study's rows
+    # stay reproducible if ../_base_/models/selfemd_resnet50.py changes
     head=dict(eps=0.05, num_iters=30),
     global_neck=dict(in_channels=256))
 

@@ -2,7 +2,7 @@
 # Self-EMD default recipe: ResNet-50, COCO train2017 (no labels), 8 GPUs x
 # 32 images, LARS + cosine, 800 epochs (the peers' COCO setting: DenseCL,
 # ORL, SlotCon). Two 224 px views, no small views (the SPC ablation config
-# adds them), eps 0.01 with 100 Sinkhorn iterations: the defaults chosen
+# adds them), eps 0.05 with 30 Sinkhorn iterations: the defaults chosen
 # by the transfer study (docs/en/study.md). Paper facts vs our choices:
 # docs/en/model.md.
 _base_ = [

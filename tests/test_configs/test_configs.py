@@ -63,3 +63,34 @@ def test_config_builds(path):
         from mmcv.transforms import Compose
         with DefaultScope.overwrite_default_scope(scope):
             Compose(cfg.train_dataloader.dataset.pipeline)
+
+
+def test_study_chosen_defaults_are_what_configs_use():
+    """docs/en/model.md's defaults table (chosen by the transfer study):
+    two large views, no small views, eps 0.05 with 30 Sinkhorn iterations.
+    The head's signature, the COCO default and the demo must agree, and the
+    SPC ablation must differ from the default only by its small views."""
+    import inspect
+
+    from mmselfemd.models.heads import SpatialEMDHead
+    params = inspect.signature(SpatialEMDHead).parameters
+    assert (params['eps'].default, params['num_iters'].default) == (0.05, 30)
+    sel = osp.join(ROOT, 'configs', 'selfemd')
+    for name in ('selfemd_resnet50_8xb32-coslr-800e_coco.py',
+                 'selfemd_resnet18_1xb32-coslr-100it_demo.py',
+                 'selfemd_resnet50_8xb32-spc-coslr-800e_coco.py'):
+        head = Config.fromfile(osp.join(sel, name)).model.head
+        assert (head.eps, head.num_iters) == (0.05, 30), name
+
+    def num_views(name):
+        pipeline = Config.fromfile(
+            osp.join(sel, name)).train_dataloader.dataset.pipeline
+        mv = [t for t in pipeline if t['type'] == 'MultiViewWithBoxes'][0]
+        return sum(mv['num_views']), mv.get('small_view_crop') is not None
+
+    assert num_views('selfemd_resnet50_8xb32-coslr-800e_coco.py') == (2,
+                                                                       False)
+    assert num_views('selfemd_resnet18_1xb32-coslr-100it_demo.py') == (2,
+                                                                        False)
+    assert num_views('selfemd_resnet50_8xb32-spc-coslr-800e_coco.py') == (2,
+                                                                          True)

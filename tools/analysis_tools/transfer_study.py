@@ -624,10 +624,12 @@ class StudyRunner:
         vs = [v for v in data['variants'] if v['ap']['n']]
         names = [v['name'] for v in vs]
         x = np.arange(len(vs))
+        baseline = 'byol'
         panels = [('bbox AP', 'ap'), ('AP50', 'ap50'),
                   ('probe balanced acc (%)', 'probe_bacc')]
-        fig, axes = plt.subplots(1, 3, figsize=(4 + 1.1 * len(vs) * 3, 4),
-                                 dpi=110)
+        # one panel per row, so that many variants stay readable
+        fig, axes = plt.subplots(3, 1, figsize=(max(6, 1.5 + 0.75 * len(vs)),
+                                                10), dpi=110)
         for ax, (title, key) in zip(axes, panels):
             means = [v[key]['mean'] if v[key]['n'] else np.nan for v in vs]
             stds = [v[key]['std'] if v[key]['n'] > 1 else 0 for v in vs]
@@ -637,8 +639,13 @@ class StudyRunner:
                     pts = [r[key] for r in data['runs']
                            if r['variant'] == v['name']]
                     ax.plot([i] * len(pts), pts, 'k.', ms=4)
+            if key in ('ap', 'ap50') and baseline in names:
+                ref = vs[names.index(baseline)][key]['mean']
+                ax.axhline(ref, ls='--', lw=1, color='#c44e52',
+                           label=f'{baseline} mean')
+                ax.legend(loc='lower right', fontsize=8)
             ax.set_xticks(x)
-            ax.set_xticklabels(names, rotation=40, ha='right')
+            ax.set_xticklabels(names, rotation=30, ha='right')
             ax.set_title(title)
             ax.grid(axis='y', alpha=0.3)
             finite = [m for m in means if m == m]
