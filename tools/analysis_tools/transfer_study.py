@@ -291,9 +291,7 @@ class StudyRunner:
                 f'default_hooks.checkpoint.interval={pre.checkpoint_interval}',
                 'default_hooks.checkpoint.max_keep_ckpts=1',
                 f'default_hooks.logger.interval={pre.log_interval}',
-            ] + [f'{k}={val}' for k, val in pre.get('cfg_options',
-                                                     {}).items()] + [
-                f'{k}={val}' for k, val in v.get('cfg_options', {}).items()]
+            ] + [f'{k}={val}' for k, val in variant_opts.items()]
             cmd = [sys.executable, 'tools/train.py', v['pretrain'],
                    '--work-dir', task.work_dir, '--cfg-options', *opts]
             if osp.isfile(osp.join(task.work_dir, 'last_checkpoint')):
