@@ -19,7 +19,6 @@ Usage::
     python tools/run_demo.py [--work-dir work_dirs/demo] [--quick]
 """
 import argparse
-import json
 import os
 import os.path as osp
 import re
@@ -115,19 +114,14 @@ def run_tool(progress: Progress, stage: str, cmd: List[str],
     progress.finish(stage)
 
 
-def last_scalars(work_dir: str) -> List[dict]:
-    """Records of the newest ``vis_data/scalars.json`` under work_dir."""
-    runs = sorted(d for d in os.listdir(work_dir)
-                  if osp.isfile(osp.join(work_dir, d, 'vis_data',
-                                         'scalars.json')))
-    if not runs:
-        raise FileNotFoundError(f'no vis_data/scalars.json in {work_dir}')
-    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line) for line in f if line.strip()]
+def load_scalars(work_dir: str) -> List[dict]:
+    """Records of the newest run's ``vis_data/scalars.json``."""
+    from mmselfemd.utils.scalars import load_scalars as load
+    return load(work_dir)
 
 
 def bbox_metrics(work_dir: str) -> dict:
-    for rec in reversed(last_scalars(work_dir)):
+    for rec in reversed(load_scalars(work_dir)):
         if 'coco/bbox_mAP' in rec:
             return {k: v for k, v in rec.items() if k.startswith('coco/')}
     raise RuntimeError(f'no coco/bbox_mAP logged in {work_dir}')
@@ -137,7 +131,7 @@ def plot_loss_curve(work_dir: str, out_file: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    recs = [r for r in last_scalars(work_dir) if 'loss' in r]
+    recs = [r for r in load_scalars(work_dir) if 'loss' in r]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     for key in ('loss', 'loss_emd', 'loss_global'):
         pts = [(r['iter'], r[key]) for r in recs if key in r]

@@ -132,7 +132,11 @@ def sample_multi_view(pipeline: Compose,
         views.append(np.ascontiguousarray(arr[..., ::-1] if bgr_views
                                           else arr))
     return MultiViewSample(
-        source=load_source_image(img_path),
+        # the source from the same file backend as the pipeline's loader
+        source=load_source_image(
+            img_path,
+            next((t.backend_args for t in pipeline.transforms
+                  if hasattr(t, 'backend_args')), None)),
         views=views,
         crop_boxes=sample.crop_boxes.numpy().astype(np.float64),
         flips=sample.flips.numpy().astype(bool),

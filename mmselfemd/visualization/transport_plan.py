@@ -50,12 +50,6 @@ def compute_transport_plan(model, view_a: np.ndarray,
         tuple: plan ``(N, M)`` (np.ndarray, sums to 1), shape of map A,
         shape of map B, EMD similarity ``S`` (float).
     """
-    from mmselfemd.models.utils import (
-        cosine_cost,
-        cross_reference_weights,
-        sinkhorn,
-        uniform_weights,
-    )
     device = next(model.parameters()).device
     # the preprocessor expects collated views: a list of (B, 3, H, W)
     # BGR uint8 batches, one per view
@@ -68,16 +62,9 @@ def compute_transport_plan(model, view_a: np.ndarray,
     online = model.head.predict(model.neck(model.backbone(a_in))[0])
     target_modules = model.target_net.module
     target = target_modules[1](target_modules[0](b_in))[0]
-    x = online.flatten(2).transpose(1, 2)
-    y = target.flatten(2).transpose(1, 2)
-    if model.head.weights == 'uniform':
-        wa, wb = uniform_weights(x), uniform_weights(y)
-    else:
-        wa, wb = cross_reference_weights(x, y), cross_reference_weights(y, x)
-    cost = cosine_cost(x, y)
-    plan = sinkhorn(cost, wa, wb, eps=model.head.eps,
-                    num_iters=model.head.num_iters, **model.head.solver_cfg)
-    sim = float(((1 - cost) * plan).sum())
+    # the head's own similarity: its weights, ε, iterations and solver
+    res = model.head.similarity(online, target, return_plan=True)
+    plan, sim = res.plan, float(res.similarity[0])
     return (plan[0].cpu().numpy(), tuple(online.shape[-2:]),
             tuple(target.shape[-2:]), sim)
 

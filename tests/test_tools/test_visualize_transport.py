@@ -38,3 +38,24 @@ def test_plan_of_a_trained_checkpoint(tiny_selfemd_run, scenes_root,
     assert plan.shape == (4, 4) and (plan >= 0).all()
     assert plan.sum() == pytest.approx(1.0, abs=1e-4)
     assert -1.0 <= sim <= 1.0
+    # it is the plan the head trains with, whatever the solver options
+    # (an independent build of the same pair: weights, cost, Sinkhorn)
+    from mmselfemd.models.utils import emd_similarity
+    inputs = [torch.from_numpy(v[..., ::-1].copy()).permute(2, 0, 1)[None]
+              for v in views]
+    a_in, b_in = model.data_preprocessor(
+        dict(inputs=inputs, data_samples=None))['inputs']
+    with torch.no_grad():
+        x = model.head.predict(model.neck(model.backbone(a_in))[0])
+        t = model.target_net.module
+        y = t[1](t[0](b_in))[0]
+    for options in ({}, dict(eps_mode='relative')):
+        for k, v in options.items():
+            setattr(model.head, k, v)
+        plan, _, _, sim = compute_transport_plan(model, *views)
+        ref = emd_similarity(
+            x.flatten(2).transpose(1, 2), y.flatten(2).transpose(1, 2),
+            weights=model.head.weights, eps=model.head.eps,
+            num_iters=model.head.num_iters, return_plan=True, **options)
+        np.testing.assert_allclose(plan, ref.plan[0].numpy(), atol=1e-6)
+        assert sim == pytest.approx(float(ref.similarity[0]), abs=1e-6)

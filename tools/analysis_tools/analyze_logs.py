@@ -7,7 +7,7 @@ directory (its newest run is used). Like mmdet's ``analyze_logs.py``::
 
     # curves of any logged keys, one subplot per key, one line per run
     python tools/analysis_tools/analyze_logs.py plot_curve RUN [RUN ...] \
-        --keys loss lr emd/plan_entropy_ratio [--legend A B] \
+        --keys loss lr emd_entropy_ratio [--legend A B] \
         [--out curves.png] [--title T]
 
     # time per iteration (logged ``time`` and ``data_time``)
@@ -49,7 +49,7 @@ def plot_curves(runs: Dict[str, List[dict]],
     Args:
         runs (dict[str, list[dict]]): Legend name -> records of the run.
         keys (Sequence[str]): Logged keys, e.g. ``loss``, ``lr``,
-            ``emd/plan_entropy_ratio``.
+            ``emd_entropy_ratio``.
         title (str, optional): Figure title.
 
     Returns:
