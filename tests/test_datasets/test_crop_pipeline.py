@@ -146,13 +146,33 @@ def test_multiview_rejects_vertical_flip():
         mv(dict(img=coord_image()))
 
 
-def _config_pipeline():
+def _config_pipeline(key: str = 'spc_train_pipeline'):
     init_default_scope('mmselfemd')
     cfg = Config.fromfile(CONFIG)
-    return cfg, [TRANSFORMS.build(t) for t in cfg.spc_train_pipeline]
+    return cfg, [TRANSFORMS.build(t) for t in cfg[key]]
+
+
+def test_default_pipeline_contract(image_zoo):
+    """The default recipe: two 224 px views, no small views."""
+    root, _ = image_zoo
+    _, pipeline = _config_pipeline('train_pipeline')
+    np.random.seed(4)
+    for name in ['astronaut.jpg', 'cmyk.jpg', 'gray16.png']:
+        results = dict(img_path=osp.join(root, name), sample_idx=0)
+        for t in pipeline:
+            results = t(results)
+        inputs, ds = results['inputs'], results['data_samples']
+        assert [tuple(v.shape) for v in inputs] == [(3, 224, 224)] * 2
+        assert ds.crop_boxes.shape == (2, 4)
+        assert ds.parent.tolist() == [-1, -1]
+        h, w = ds.ori_shape
+        boxes = ds.crop_boxes
+        assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= w).all()
+        assert (boxes[:, 3] <= h).all()
 
 
 def test_config_pipeline_contract(image_zoo):
+    """The SPC ablation: two large views and two small views each."""
     root, _ = image_zoo
     cfg, pipeline = _config_pipeline()
     np.random.seed(4)
@@ -273,11 +293,13 @@ def test_multiview_refuses_unknown_crop_at_run_time():
     assert '(300, 400) to (40, 60) pixels' in msg
 
 
-def test_multiview_whole_image_resize_keeps_its_box():
-    mv = MultiViewWithBoxes(
-        transforms=[[dict(type='Resize', scale=(40, 30),
-                          interpolation='nearest')]],
-        num_views=1)
+@pytest.mark.parametrize('wrap', [False, True])
+def test_multiview_whole_image_resize_keeps_its_box(wrap):
+    resize = dict(type='Resize', scale=(40, 30), interpolation='nearest')
+    # inside a wrapper (always applied), the resize is still a resize
+    step = dict(type='RandomApply', transforms=[resize],
+                prob=1.0) if wrap else resize
+    mv = MultiViewWithBoxes(transforms=[[step]], num_views=1)
     out = mv(dict(img=coord_image(), crop_box=np.array([0, 0, 400, 300],
                                                        np.float32)))
     np.testing.assert_array_equal(out['crop_boxes'], [[0, 0, 400, 300]])

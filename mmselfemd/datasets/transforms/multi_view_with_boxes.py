@@ -47,6 +47,12 @@ def _walk(transform) -> Iterator[Callable]:
             yield from _walk(child)
 
 
+def _resizes_whole_image(transform) -> bool:
+    """Whether a step is (or wraps) a whole-image resize."""
+    return any(
+        isinstance(t, WHOLE_IMAGE_RESIZES) for t in _walk(transform))
+
+
 def _unrecorded_crop_message(where: str, name: str) -> str:
     return (f'MultiViewWithBoxes: {where} uses {name}, which changes the '
             'region of the image a view shows without recording it in '
@@ -84,7 +90,7 @@ class MultiViewWithBoxes(BaseTransform):
     :data:`REGION_CHANGING_TRANSFORMS` (also inside ``RandomApply`` /
     ``RandomChoice``), and while running for any transform that changes the
     image's shape without updating ``crop_box``, except the whole-image
-    resizes of :data:`WHOLE_IMAGE_RESIZES`.
+    resizes of :data:`WHOLE_IMAGE_RESIZES` (also inside a wrapper).
 
     **Required Keys:** ``img`` (and ``crop_box`` from ``LoadImageRobust``
     when the image was decoded at reduced size).
@@ -163,7 +169,7 @@ class MultiViewWithBoxes(BaseTransform):
                 return None
             if (np.shape(results['img'])[:2] != shape
                     and results.get('crop_box') is box
-                    and not isinstance(transform, WHOLE_IMAGE_RESIZES)):
+                    and not _resizes_whole_image(transform)):
                 raise ValueError(
                     _unrecorded_crop_message(
                         where, f'{type(transform).__name__} (it changed the '
