@@ -20,7 +20,9 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-# importing mmselfemd makes mmengine's checkpoints weights-only loadable
+# importing mmselfemd allow-lists the globals of older mmselfemd
+# checkpoints for weights-only loading and registers zoo:// (new checkpoints
+# are portable through PortableCheckpointHook)
 import mmselfemd  # noqa: F401
 from mmselfemd.utils import register_all_modules
 from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError

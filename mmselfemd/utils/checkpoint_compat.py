@@ -98,10 +98,11 @@ def history_buffer_to_plain(buffer: HistoryBuffer) -> dict:
         dict: ``type``, ``log_history`` and ``count_history`` (tensors with
         the arrays' dtypes) and ``max_length``.
     """
+    log_history, count_history = buffer.data
     return dict(
         type=HISTORY_BUFFER_TYPE,
-        log_history=torch.from_numpy(np.array(buffer._log_history)),
-        count_history=torch.from_numpy(np.array(buffer._count_history)),
+        log_history=torch.from_numpy(np.array(log_history)),
+        count_history=torch.from_numpy(np.array(count_history)),
         max_length=int(buffer.max_length))
 
 
@@ -114,10 +115,10 @@ def history_buffer_from_plain(data: dict) -> HistoryBuffer:
     Returns:
         HistoryBuffer: An equal buffer (same values and dtypes).
     """
-    buffer = HistoryBuffer(max_length=int(data['max_length']))
-    buffer._log_history = np.asarray(data['log_history']).copy()
-    buffer._count_history = np.asarray(data['count_history']).copy()
-    return buffer
+    # the constructor copies the arrays (np.array)
+    return HistoryBuffer(
+        np.asarray(data['log_history']), np.asarray(data['count_history']),
+        int(data['max_length']))
 
 
 def is_plain_history_buffer(value: Any) -> bool:

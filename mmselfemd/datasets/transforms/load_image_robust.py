@@ -26,14 +26,16 @@ _EXIF_HEADER = b'Exif\x00\x00'
 _EXIF_ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the array operation that displays the image upright
 # (the same result as Pillow's ``ImageOps.exif_transpose``).
+# OpenCV's flips and rotations return contiguous arrays, several times
+# faster than numpy views followed by a copy on large photographs.
 _ORIENT = {
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: a.transpose(1, 0, 2),
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: np.rot90(a, -1)[::-1],
-    8: lambda a: np.rot90(a, 1),
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: lambda a: cv2.transpose(a),
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.flip(cv2.transpose(a), -1),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
 }
 
 
@@ -128,7 +130,7 @@ def _decode_jpeg_strict(buf: bytes, channel_order: str, factor: int,
     if apply_exif:
         orientation = _exif_orientation(buf)
         if orientation in _ORIENT:
-            img = np.ascontiguousarray(_ORIENT[orientation](img))
+            img = _ORIENT[orientation](img)
     return img
 
 

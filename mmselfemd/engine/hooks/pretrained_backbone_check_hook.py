@@ -43,7 +43,7 @@ from mmselfemd.apis import (
     UnknownZooModelError,
     download_rank0_first,
 )
-from mmselfemd.apis.hub import ZOO_PREFIX
+from mmselfemd.apis.hub import URL_SCHEMES, ZOO_PREFIX
 from mmselfemd.registry import HOOKS
 from mmselfemd.utils.checkpoint_compat import (
     UnsafeCheckpointError,
@@ -62,7 +62,7 @@ _HOW_TO_SET = (
 
 _REMOTE = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 #: Remote addresses that are downloaded and verified before the check.
-VERIFIED_SCHEMES = (ZOO_PREFIX, 'http://', 'https://', 'file://')
+VERIFIED_SCHEMES = (ZOO_PREFIX, ) + tuple(f'{s}://' for s in URL_SCHEMES)
 
 
 class PretrainedBackboneError(RuntimeError):
