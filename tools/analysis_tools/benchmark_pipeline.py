@@ -107,18 +107,13 @@ def byol_pipeline():
 def our_pipeline(small_views, decode_backend='cv2', reduce=True,
                  strict_jpeg=True):
     cfg = Config.fromfile(CONFIG)
-    # the SPC pipeline; without small views it is the default two-view one
-    pipeline = copy.deepcopy(cfg.spc_train_pipeline)
+    # the SPC pipeline, or the default two-view one
+    pipeline = copy.deepcopy(
+        cfg.spc_train_pipeline if small_views else cfg.train_pipeline)
     pipeline[0]['decode_backend'] = decode_backend
     pipeline[0]['strict_jpeg'] = strict_jpeg
     if not reduce:
         pipeline[0]['reduce_decode'] = None
-    elif not small_views:
-        # only 224 px views: the smallest crop needs 224 decoded pixels
-        pipeline[0]['reduce_decode']['min_decoded_side'] = 224
-    if not small_views:
-        pipeline[1]['small_view_crop'] = None
-        pipeline[1]['small_view_transforms'] = None
     return pipeline
 
 
@@ -142,6 +137,7 @@ def bench(pipeline_cfgs, paths, num, repeats):
                 results = dict(img_path=paths[i % len(paths)], sample_idx=i)
                 for t in pipelines[k]:
                     results = t(results)
+                assert results is not None, paths[i % len(paths)]
             if r:
                 times[k].append(time.perf_counter() - start)
     return [num / float(np.median(t)) for t in times]
@@ -155,24 +151,9 @@ DECODERS = [('strict (libjpeg-turbo)', dict()),
 
 def bench_decode(paths, num, repeats, reduce_decode=None):
     """Images/s of ``LoadImageRobust`` alone per decoder, interleaved."""
-    loaders = [
-        TRANSFORMS.build(
-            dict(type='LoadImageRobust', reduce_decode=reduce_decode, **kw))
-        for _, kw in DECODERS
-    ]
-    times = [[] for _ in loaders]
-    for r in range(repeats + 1):  # round 0 is warm-up
-        order = list(range(len(loaders)))
-        if r % 2:
-            order.reverse()
-        for k in order:
-            start = time.perf_counter()
-            for i in range(num):
-                out = loaders[k](dict(img_path=paths[i % len(paths)]))
-                assert out is not None
-            if r:
-                times[k].append(time.perf_counter() - start)
-    return [num / float(np.median(t)) for t in times]
+    return bench(
+        [[dict(type='LoadImageRobust', reduce_decode=reduce_decode, **kw)]
+         for _, kw in DECODERS], paths, num, repeats)
 
 
 def bench_index(num_train=118287, num_unlabeled=123403):

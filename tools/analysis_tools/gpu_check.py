@@ -867,18 +867,14 @@ randomness = dict(seed=0, deterministic={not sync})
 
 def _read_scalars(work_dir: str) -> Dict[int, dict]:
     """Per-iteration scalars (loss, time, ...) of a training run, from
-    mmengine's ``{timestamp}/vis_data/scalars.json``."""
-    out = {}
-    for stamp in sorted(os.listdir(work_dir)):
-        path = osp.join(work_dir, stamp, 'vis_data', 'scalars.json')
-        if not osp.isfile(path):
-            continue
-        with open(path) as f:
-            for line in f:
-                rec = json.loads(line)
-                if 'loss' in rec:
-                    out[int(rec['step'])] = rec
-    return out
+    mmengine's ``{timestamp}/vis_data/scalars.json`` (the newest run in
+    ``work_dir``); empty if there is none."""
+    from mmselfemd.utils.scalars import load_scalars
+    try:
+        records = load_scalars(work_dir)
+    except FileNotFoundError:
+        return {}
+    return {int(rec['step']): rec for rec in records if 'loss' in rec}
 
 
 def _free_port() -> int:
@@ -1342,11 +1338,11 @@ def run(args: argparse.Namespace) -> dict:
             datetime.timezone.utc).isoformat(timespec='seconds')
         report['elapsed_s'] = time.monotonic() - t_start
         report['targets'] = judge_targets(ctx)
+        if args.keep_scratch:
+            report['scratch'] = scratch
         write_report(report, args.out_dir)
         if not args.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-        else:
-            report['scratch'] = scratch
     return report
 
 

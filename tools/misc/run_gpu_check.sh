@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
         --site) SITE="$2"; shift 2 ;;
         --python) PY="$2"; shift 2 ;;
         --out-dir) OUT_DIR="$2"; shift 2 ;;
-        --budget) BUDGET="$2"; ARGS+=("$1" "$2"); shift 2 ;;
+        --budget) BUDGET="$2"; shift 2 ;;
         --tiny) TINY=1; ARGS+=("$1"); shift ;;
         -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) ARGS+=("$1"); shift ;;
@@ -38,6 +38,8 @@ done
 if [[ -z "$BUDGET" ]]; then
     BUDGET=$(( TINY ? 300 : 420 ))  # gpu_check.py's defaults
 fi
+# passed to gpu_check.py explicitly (below), so the budget it keeps to is
+# the one the timeout backstop is sized from
 mkdir -p "$OUT_DIR"
 LOG="$OUT_DIR/gpu_check.log"
 say() { echo "[run_gpu_check] $*" | tee -a "$LOG"; }
@@ -79,7 +81,7 @@ export PYTHONUNBUFFERED=1
 # JSON after every section, so a kill loses at most the running one).
 timeout --signal=TERM --kill-after=20 $((${BUDGET%.*} + 90)) \
     "$PY" "$ROOT/tools/analysis_tools/gpu_check.py" --out-dir "$OUT_DIR" \
-    "${ARGS[@]}" 2>&1 | tee -a "$LOG"
+    --budget "$BUDGET" "${ARGS[@]}" 2>&1 | tee -a "$LOG"
 RC=${PIPESTATUS[0]}
 say "gpu_check.py exited with $RC; results in $OUT_DIR" \
     "(gpu_check.json, gpu_check.md, gpu_check.log)"
