@@ -115,10 +115,19 @@ def history_buffer_from_plain(data: dict) -> HistoryBuffer:
     Returns:
         HistoryBuffer: An equal buffer (same values and dtypes).
     """
-    # the constructor copies the arrays (np.array)
+    # Runner.resume maps the file to the run's device, so on a GPU the
+    # tensors arrive on CUDA, which numpy cannot read: copy them to the host
+    # (the constructor copies the arrays again, np.array).
     return HistoryBuffer(
-        np.asarray(data['log_history']), np.asarray(data['count_history']),
+        _host_array(data['log_history']), _host_array(data['count_history']),
         int(data['max_length']))
+
+
+def _host_array(value: Any) -> np.ndarray:
+    """``value`` as a numpy array, a tensor on any device included."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
 
 
 def is_plain_history_buffer(value: Any) -> bool:

@@ -117,6 +117,28 @@ def test_history_buffer_roundtrip():
     assert len(out._log_history) == 4 and len(buf._log_history) == 3
 
 
+devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize('device', devices)
+def test_history_buffer_from_tensors_numpy_cannot_read(device):
+    """Runner.resume maps a checkpoint to the run's device: on a GPU the
+    plain buffers arrive as CUDA tensors, which np.asarray refuses (the GPU
+    check's dist section failed so). A tensor that requires grad is
+    refused by np.asarray the same way, and stands in for it on CPU."""
+    buf = HistoryBuffer(max_length=5)
+    for v in (1.5, 2.0):
+        buf.update(v)
+    plain = history_buffer_to_plain(buf)
+    plain['log_history'] = plain['log_history'].to(device).requires_grad_()
+    plain['count_history'] = plain['count_history'].to(device)
+    with pytest.raises((TypeError, RuntimeError)):
+        np.asarray(plain['log_history'])
+    out = history_buffer_from_plain(plain)
+    np.testing.assert_array_equal(out._log_history, buf._log_history)
+    np.testing.assert_array_equal(out._count_history, buf._count_history)
+
+
 class _Custom:
     pass
 
