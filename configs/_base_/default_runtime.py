@@ -11,6 +11,9 @@ default_hooks = dict(
     # checkpoints as plain data: they load weights-only (torch's default)
     # without mmselfemd installed; restores the logged history on resume
     portable_checkpoint=dict(type='PortableCheckpointHook'),
+    # spatial-collapse diagnostic of the online backbone's last map
+    # (node_cos in the log; the same for Self-EMD and BYOL configs)
+    node_cos=dict(type='NodeCosineHook'),
 )
 
 env_cfg = dict(

@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 from torchvision.ops import box_iou, roi_align
 
+from mmselfemd.models.utils.node_cosine import node_cosine
+
 # ImageNet mean/std on 0-255 RGB, as in the pretraining data preprocessor
 _MEAN = (123.675, 116.28, 103.53)
 _STD = (58.395, 57.12, 57.375)
@@ -55,18 +57,6 @@ def _load_split(ann_file: str, img_prefix: str, max_images: Optional[int]
         raise ValueError(f'probe annotation file "{ann_file}" has no image '
                          'with boxes')
     return items
-
-
-def _mean_pairwise_cosine(fmap: torch.Tensor) -> torch.Tensor:
-    """Mean cosine similarity between two different locations of a
-    (C, H, W) map (1 for a single location)."""
-    nodes = fmap.flatten(1).t()
-    n = nodes.shape[0]
-    if n < 2:
-        return nodes.new_tensor(1.0)
-    nodes = nn.functional.normalize(nodes, dim=1, eps=1e-6)
-    gram = nodes @ nodes.t()
-    return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
 
 
 class RoIProbe:
@@ -284,7 +274,7 @@ class RoIProbe:
                     h = max(1, round(im.shape[0] / stride))
                     w = max(1, round(im.shape[1] / stride))
                     node_cos.append(
-                        _mean_pairwise_cosine(last[i, :, :h, :w]).cpu())
+                        node_cosine(last[i, :, :h, :w]).cpu())
         finally:
             backbone.out_indices = old_indices
             backbone.train(was_training)

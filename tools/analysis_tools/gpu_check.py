@@ -10,9 +10,11 @@ earlier one failed, and a failure is recorded with its message:
    whether mmcv's compiled ops or mmdet were imported (by default they are
    blocked, as if absent: pretraining must not need them).
 2. ``emd``: the EMD solver, forward + backward, B = 256, N = 49 and 196:
-   ours (``emd_similarity``'s default ε = 0.05 / 50 iterations, and
-   ε = 0.01 / 100 iterations: the ≤ 1 % setting; the configs' own
-   ε = 0.05 / 30 is what ``head_share`` times),
+   ours (the head's default, ε = 0.1 relative to the centred cost's
+   spread / 30 iterations, which ``head_share`` also times inside the
+   head; the previous ε = 0.05 / 30; ``emd_similarity``'s default
+   ε = 0.05 / 50 iterations, and ε = 0.01 / 100 iterations: the ≤ 1 %
+   setting),
    geomloss and POT's exact solver (its time includes the copies to the
    host), timed with CUDA events after a warm-up
    (``benchmark_emd.bench_nodes``).

@@ -9,6 +9,7 @@ from mmpretrain.structures import DataSample
 from mmselfemd.registry import MODELS
 
 SMALL_VIEW_TARGETS = ('both', 'parent', 'other')
+PAIR_REDUCTIONS = ('mean', 'sum')
 
 
 def _build(cfg: Union[dict, nn.Module]) -> nn.Module:
@@ -49,11 +50,16 @@ class SelfEMD(BaseSelfSupervisor):
       does not need it.
 
     **Loss scale.** For each pair, ``2 - 2 * S`` (BYOL's ``2 - 2 cos``,
-    with S the EMD similarity ``sum_ij P_ij cos_ij``, total mass 1); the
-    pairs are averaged and multiplied by 2, so that with two views
-    ``loss_emd = l(0 → 1) + l(1 → 0)``, BYOL's symmetrised loss, in
-    [0, 8]. ``loss_global`` is reduced the same way over the same pairs and
-    scaled by ``global_loss_weight``; with
+    with S the EMD similarity ``sum_ij P_ij cos_ij``, total mass 1). With
+    two views ``loss_emd = l(0 → 1) + l(1 → 0)``, BYOL's symmetrised loss,
+    in [0, 8], whatever ``pair_reduction``. With small views,
+    ``pair_reduction`` says how the pairs add up: ``'mean'`` (default)
+    averages all pairs and multiplies by 2, so the loss stays in [0, 8] and
+    each small view dilutes the large-view pair (4 small views matched to
+    both targets leave the large pair 2/10 of the loss); ``'sum'`` adds
+    every pair with weight 1, so the large pair keeps its two-view weight
+    and each small pair adds its own. ``loss_global`` is reduced the same
+    way over the same pairs and scaled by ``global_loss_weight``; with
     ``CosineSimilarityLoss(shift_factor=2, scale_factor=2)`` its pair loss
     is also ``2 - 2 cos``.
 
@@ -89,6 +95,9 @@ class SelfEMD(BaseSelfSupervisor):
         small_view_targets (str): Which large views' target maps each small
             view is matched to: ``'both'``, ``'parent'`` or ``'other'``.
             Defaults to ``'both'``.
+        pair_reduction (str): ``'mean'`` or ``'sum'`` over the (online,
+            target) pairs (see **Loss scale**; equal with two views).
+            Defaults to ``'mean'``.
         pretrained (str, optional): Checkpoint to initialise from.
             Defaults to None.
         data_preprocessor (dict or nn.Module, optional): Preprocessor;
@@ -108,6 +117,7 @@ class SelfEMD(BaseSelfSupervisor):
                  base_momentum: float = 0.01,
                  end_momentum: float = 0.0,
                  small_view_targets: str = 'both',
+                 pair_reduction: str = 'mean',
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -128,6 +138,11 @@ class SelfEMD(BaseSelfSupervisor):
             raise ValueError(
                 f'small_view_targets must be one of {SMALL_VIEW_TARGETS}, '
                 f'got {small_view_targets!r}')
+        if pair_reduction not in PAIR_REDUCTIONS:
+            raise ValueError(
+                f'pair_reduction must be one of {PAIR_REDUCTIONS}, got '
+                f'{pair_reduction!r}')
+        self.pair_reduction = pair_reduction
         if global_neck is not None:
             self.global_neck = _build(global_neck)
             self.global_head = _build(global_head)
@@ -245,10 +260,12 @@ class SelfEMD(BaseSelfSupervisor):
                     [target_modules[2](f)[0] for f in target_feats])
 
         pairs = self._pairs(choices, targets)
-        # 2 * mean over pairs: with two views, l(0->1) + l(1->0).
+        # 2 * mean or the sum over pairs: with two views, both are
+        # l(0->1) + l(1->0).
+        scale = 2 if self.pair_reduction == 'mean' else len(pairs)
         loss_emd, diag = self.head.loss_pairs(
             online, targets[0], pairs, return_diagnostics=True)
-        losses = dict(loss_emd=2 * loss_emd)
+        losses = dict(loss_emd=scale * loss_emd)
         # Logged, not optimised (no 'loss' in the names, see
         # BaseModel.parse_losses): emd_entropy_ratio, emd_matching_gain,
         # emd_marginal_err.
@@ -259,6 +276,6 @@ class SelfEMD(BaseSelfSupervisor):
                 self.global_head.loss(online_global[i], targets[1][j])
                 for i, j in pairs
             ]
-            losses['loss_global'] = self.global_loss_weight * 2 * torch.stack(
-                pair_losses).mean()
+            losses['loss_global'] = self.global_loss_weight * scale * \
+                torch.stack(pair_losses).mean()
         return losses

@@ -11,7 +11,7 @@ from .node_weights import cross_reference_weights, uniform_weights
 from .sinkhorn import sinkhorn
 
 SOLVERS = ('sinkhorn', 'exact')
-EPS_MODES = ('absolute', 'relative')
+EPS_MODES = ('absolute', 'relative', 'std')
 
 
 class EMDResult(NamedTuple):
@@ -50,6 +50,38 @@ def relative_cost(cost: Tensor) -> Tensor:
     low = cost.amin(dim=(1, 2), keepdim=True)
     spread = cost.amax(dim=(1, 2), keepdim=True) - low
     return (cost - low) / spread.clamp_min(1e-6)
+
+
+def std_cost(cost: Tensor) -> Tensor:
+    """Cost with row and column effects removed, in units of its spread.
+
+    A cost ``C_ij = r_i + c_j`` (a row effect plus a column effect) has the
+    same transport plan as a constant cost: the potentials absorb it, and
+    the plan is the independent coupling. Only the *interaction* part of
+    the cost says which node goes where. This returns the doubly centred
+    cost ``C_ij - mean_j C_ij - mean_i C_ij + mean C`` divided by its
+    standard deviation over each (N, M) problem. It has the same plans as
+    ``C`` for ε times that standard deviation: ε becomes relative to how
+    much the costs disagree about the matching. Unlike the range of
+    :func:`relative_cost` (set by one outlying pair, and by row effects
+    such as a node that is far from all others), this keeps the plan as
+    sharp as the structure of the problem allows however close together
+    the costs are, as they are when the maps of two views are nearly
+    uniform. A problem without interaction (std <= 1e-6) keeps 1e-6.
+
+    Args:
+        cost (Tensor): (B, N, M) costs.
+
+    Returns:
+        Tensor: (B, N, M) doubly centred costs, standard deviation
+        (root mean square) 1.
+    """
+    centred = (cost - cost.mean(dim=2, keepdim=True) -
+               cost.mean(dim=1, keepdim=True) +
+               cost.mean(dim=(1, 2), keepdim=True))
+    # the centred cost has mean 0: its standard deviation is its RMS
+    std = centred.flatten(1).pow(2).mean(dim=1).sqrt().view(-1, 1, 1)
+    return centred / std.clamp_min(1e-6)
 
 
 def emd_similarity(x: torch.Tensor,
@@ -106,7 +138,10 @@ def emd_similarity(x: torch.Tensor,
       each problem (the cost is rescaled to [0, 1] by
       :func:`relative_cost` before solving): early in training, when all
       costs are close, an absolute ε gives a near-uniform plan, while a
-      relative ε keeps the plan equally sharp whatever the spread.
+      relative ε keeps the plan equally sharp whatever the spread. With
+      ``eps_mode='std'`` ε is relative to the standard deviation of the
+      doubly centred cost (:func:`std_cost`): row and column effects,
+      which do not change the plan, do not set the scale either.
     - ``'exact'``: the exact EMD plan (network simplex, POT's ``ot.emd``,
       as DeepEMD does), solved on the CPU problem by problem and used as a
       constant (envelope gradient); ``eps``, ``eps_mode``, ``num_iters``,
@@ -132,9 +167,11 @@ def emd_similarity(x: torch.Tensor,
             :func:`sinkhorn`. Defaults to None.
         solver (str): ``'sinkhorn'`` or ``'exact'``. Defaults to
             ``'sinkhorn'``.
-        eps_mode (str): ``'absolute'`` (ε on costs in [0, 2]) or
-            ``'relative'`` (ε times each problem's cost spread).
-            Defaults to ``'absolute'``.
+        eps_mode (str): ``'absolute'`` (ε on costs in [0, 2]),
+            ``'relative'`` (ε times each problem's cost range) or ``'std'``
+            (ε times the standard deviation of each problem's doubly
+            centred cost). ε is treated as a constant in the backward pass,
+            like the plan. Defaults to ``'absolute'``.
         return_plan (bool): Return an :class:`EMDResult` (similarity,
             plan, cosines, marginals) instead of the similarity alone.
             Defaults to False.
@@ -178,6 +215,8 @@ def emd_similarity(x: torch.Tensor,
         else:
             if eps_mode == 'relative':
                 cost = relative_cost(cost)
+            elif eps_mode == 'std':
+                cost = std_cost(cost)
             plan = sinkhorn(cost, a, b, eps=eps, num_iters=num_iters,
                             tol=tol, **sinkhorn_kwargs)
     similarity = (plan * cos).sum(dim=(1, 2))

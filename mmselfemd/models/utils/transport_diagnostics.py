@@ -1,8 +1,11 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """Diagnostics of transport plans: how much matching a plan does."""
+import math
 from typing import Dict
 
 import torch
+
+from .exact_emd import exact_transport_plan
 
 # 0 log 0 = 0: entries below this count as zero mass.
 _TINY = 1e-30
@@ -13,9 +16,11 @@ def _entropy(p: torch.Tensor, dims) -> torch.Tensor:
     return -(p * p.clamp_min(_TINY).log()).sum(dim=dims)
 
 
-def transport_diagnostics(plan: torch.Tensor, cos: torch.Tensor,
+def transport_diagnostics(plan: torch.Tensor,
+                          cos: torch.Tensor,
                           a: torch.Tensor,
-                          b: torch.Tensor) -> Dict[str, torch.Tensor]:
+                          b: torch.Tensor,
+                          exact: bool = False) -> Dict[str, torch.Tensor]:
     """Per-problem diagnostics of transport plans.
 
     The reference is the *independent coupling* ``a bᵀ``: the plan that
@@ -36,16 +41,27 @@ def transport_diagnostics(plan: torch.Tensor, cos: torch.Tensor,
     - ``marginal_err = Σ_i |(P 1)_i - a_i| + Σ_j |(Pᵀ 1)_j - b_j|``: the
       L1 mass the plan misplaces against its marginals (the solver's
       convergence at its last iteration).
+    - with ``exact=True``, ``exact_matching_gain``: the matching gain of
+      the exact EMD plan of the same problems (POT's network simplex on
+      the CPU, :func:`exact_transport_plan`), the most any plan can gain.
+      ``matching_gain / exact_matching_gain`` says how much of the
+      available matching an entropic plan does. The exact plan's entropy
+      ratio is not a measure of learning: a vertex of the transport
+      polytope has at most ``N + M - 1`` non-zero entries, so its ratio is
+      at most about ``log(N + M - 1) / log(N M)`` (0.588 for 7x7 maps).
 
     Args:
         plan (torch.Tensor): (B, N, M) transport plans.
         cos (torch.Tensor): (B, N, M) cosine similarities of the nodes.
         a (torch.Tensor): (B, N) row marginals.
         b (torch.Tensor): (B, M) column marginals.
+        exact (bool): Also compute ``exact_matching_gain``. Defaults to
+            False.
 
     Returns:
         dict[str, torch.Tensor]: ``entropy_ratio``, ``matching_gain`` and
-        ``marginal_err``, each (B,), computed without gradient.
+        ``marginal_err`` (and ``exact_matching_gain``), each (B,),
+        computed without gradient.
     """
     with torch.no_grad():
         plan = plan.detach()
@@ -60,5 +76,22 @@ def transport_diagnostics(plan: torch.Tensor, cos: torch.Tensor,
         s_ind = torch.einsum('bn,bnm,bm->b', a, cos, b)
         err = ((plan.sum(2) - a).abs().sum(1) +
                (plan.sum(1) - b).abs().sum(1))
-    return dict(
-        entropy_ratio=ratio, matching_gain=s_emd - s_ind, marginal_err=err)
+        out = dict(
+            entropy_ratio=ratio,
+            matching_gain=s_emd - s_ind,
+            marginal_err=err)
+        if exact:
+            ref = exact_transport_plan(1 - cos, a, b).to(plan.dtype)
+            out['exact_matching_gain'] = (ref * cos).sum(dim=(1, 2)) - s_ind
+    return out
+
+
+def exact_entropy_cap(n: int, m: int) -> float:
+    """Upper bound of an exact plan's entropy ratio for uniform marginals.
+
+    A basic optimal plan (a vertex of the transport polytope, which the
+    network simplex returns) has at most ``n + m - 1`` non-zero entries, so
+    its entropy is at most ``log(n + m - 1)``; the independent coupling of
+    uniform marginals has ``log(n m)``.
+    """
+    return math.log(n + m - 1) / math.log(n * m)

@@ -389,3 +389,22 @@ def test_base_config_builds_default_model():
     losses = model(_views(batch=2, num_small=1), mode='loss')
     assert set(losses) == {'loss_emd', 'loss_global'} | DIAG
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_pair_reduction_mean_vs_sum():
+    """'mean' (default) averages all pairs x 2; 'sum' gives every pair
+    weight 1, so the large pair keeps its two-view weight. With two views
+    both are l(0->1) + l(1->0)."""
+    views = _views(4, 2)
+    mean_model, sum_model = _model(), _model(pair_reduction='sum')
+    two_mean = copy.deepcopy(mean_model)(views[:2], mode='loss')
+    two_sum = copy.deepcopy(sum_model)(views[:2], mode='loss')
+    for key in ('loss_emd', 'loss_global'):
+        torch.testing.assert_close(two_mean[key], two_sum[key])
+    # 2 large + 2 small views, small views to both targets: 6 pairs
+    mean = mean_model(views, mode='loss')
+    summed = sum_model(views, mode='loss')
+    for key in ('loss_emd', 'loss_global'):
+        torch.testing.assert_close(summed[key], mean[key] * 6 / 2)
+    with pytest.raises(ValueError, match='pair_reduction'):
+        _model(pair_reduction='max')
