@@ -126,15 +126,17 @@ def make_demo_scenes(out_dir: str,
                      size: int = 224,
                      seed: int = 0,
                      min_objects: int = 2,
-                     max_objects: int = 5) -> Dict[str, str]:
+                     max_objects: int = 5,
+                     num_test: int = 0) -> Dict[str, str]:
     """Write the demo data set: cluttered scenes with COCO-format boxes.
 
     Layout (COCO-like)::
 
         out_dir/
-            train/  val/  unlabeled/          JPEG scenes
+            train/  val/  unlabeled/  [test/]   JPEG scenes
             annotations/instances_train.json   boxes, categories
             annotations/instances_val.json     boxes, categories
+            annotations/instances_test.json    (with num_test > 0)
             annotations/image_info_unlabeled.json   images only
             annotations/image_info_pretrain.json    train + unlabeled images
 
@@ -147,10 +149,14 @@ def make_demo_scenes(out_dir: str,
         seed (int): Random seed; equal seeds give identical files.
         min_objects (int): Fewest objects in a scene. Defaults to 2.
         max_objects (int): Most objects in a scene. Defaults to 5.
+        num_test (int): A second held-out labelled split (``test``), for
+            studies that choose settings on ``val`` and report on ``test``.
+            Its scenes are drawn after all the others, so the other splits
+            are the same with or without it. Defaults to 0 (none).
 
     Returns:
         dict: Paths of the annotation files, keyed ``train``, ``val``,
-        ``unlabeled`` and ``pretrain``.
+        ``unlabeled``, ``pretrain`` and (with ``num_test``) ``test``.
     """
     objects, backgrounds = _load_sources()
     rng = np.random.RandomState(seed)
@@ -162,8 +168,11 @@ def make_demo_scenes(out_dir: str,
     ]
     splits = {}
     ann_id = 1
-    for split, num in (('train', num_train), ('val', num_val),
-                       ('unlabeled', num_unlabeled)):
+    sizes = [('train', num_train), ('val', num_val),
+             ('unlabeled', num_unlabeled)]
+    if num_test:
+        sizes.append(('test', num_test))
+    for split, num in sizes:
         os.makedirs(osp.join(out_dir, split), exist_ok=True)
         images, annotations = [], []
         for i in range(num):
@@ -184,7 +193,7 @@ def make_demo_scenes(out_dir: str,
         splits[split] = (images, annotations)
 
     paths = {}
-    for split in ('train', 'val'):
+    for split in ('train', 'val') + (('test', ) if num_test else ()):
         images, annotations = splits[split]
         paths[split] = osp.join(ann_dir, f'instances_{split}.json')
         with open(paths[split], 'w') as f:

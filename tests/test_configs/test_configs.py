@@ -65,22 +65,61 @@ def test_config_builds(path):
             Compose(cfg.train_dataloader.dataset.pipeline)
 
 
+def test_dilated_detector_keeps_pretraining_strides():
+    """The second study's d16 detector: C5 at stride 16 as in pretraining
+    (same dilation), both top FPN inputs 10x10 at 160 px, anchors and RoI
+    extractor told the real strides, anchor sizes those of stride 32."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    det = osp.join(ROOT, 'configs', 'benchmarks', 'mmdetection', 'scenes')
+    cfg = Config.fromfile(
+        osp.join(det, 'faster-rcnn_r18-d16-pre_fpn_1xb8-300it_scenes.py'))
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg['backbone'].pop('init_cfg', None)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(model_cfg).eval()
+    with torch.no_grad():
+        feats = model.backbone(torch.zeros(1, 3, 160, 160))
+        outs = model.neck(feats)
+    assert [f.shape[-1] for f in feats] == [40, 20, 10, 10]
+    assert [o.shape[-1] for o in outs] == [40, 20, 10, 10, 5]
+    gen = model.rpn_head.prior_generator
+    assert [s[0] for s in gen.strides] == [4, 8, 16, 16, 32]
+    # ratios (0.5, 1, 2): the square anchor is the second
+    sizes = [float(b[1, 2] - b[1, 0]) for b in gen.base_anchors]
+    assert sizes == [32.0, 64.0, 128.0, 256.0, 512.0]
+    assert model.roi_head.bbox_roi_extractor.featmap_strides == [4, 8, 16,
+                                                                 16]
+
+
 def test_study_chosen_defaults_are_what_configs_use():
-    """docs/en/model.md's defaults table (chosen by the transfer study):
-    two large views, no small views, eps 0.05 with 30 Sinkhorn iterations.
-    The head's signature, the COCO default and the demo must agree, and the
+    """docs/en/model.md's defaults table: two large views, no small views,
+    eps 0.1 relative to the doubly centred cost's spread (eps_mode 'std')
+    with 30 Sinkhorn iterations. The head's signature, the COCO default,
+    the demo and the second study's Self-EMD variants must agree, and the
     SPC ablation must differ from the default only by its small views."""
     import inspect
 
     from mmselfemd.models.heads import SpatialEMDHead
     params = inspect.signature(SpatialEMDHead).parameters
-    assert (params['eps'].default, params['num_iters'].default) == (0.05, 30)
+    default = ('std', 0.1, 30)
+    assert (params['eps_mode'].default, params['eps'].default,
+            params['num_iters'].default) == default
     sel = osp.join(ROOT, 'configs', 'selfemd')
     for name in ('selfemd_resnet50_8xb32-coslr-800e_coco.py',
                  'selfemd_resnet18_1xb32-coslr-100it_demo.py',
                  'selfemd_resnet50_8xb32-spc-coslr-800e_coco.py'):
         head = Config.fromfile(osp.join(sel, name)).model.head
-        assert (head.eps, head.num_iters) == (0.05, 30), name
+        assert (head.eps_mode, head.eps, head.num_iters) == default, name
+    study = Config.fromfile(
+        osp.join(ROOT, 'configs', 'studies',
+                 'selfemd_vs_byol_r18-d16_1000it_scenes.py'))
+    for v in study.variants:
+        if v['name'].startswith(('selfemd', 'spc')) and 'cfg_options' in v:
+            opts = v['cfg_options']
+            assert (opts['model.head.eps_mode'], opts['model.head.eps'],
+                    opts['model.head.num_iters']) == default, v['name']
 
     def num_views(name):
         pipeline = Config.fromfile(

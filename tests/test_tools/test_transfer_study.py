@@ -1,6 +1,7 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""The transfer-study runner: end to end in --quick mode, resume, equal
-compute, schedule rescaling and the report's statistics."""
+"""The transfer-study runner (mmselfemd.studies and its command line): end
+to end in --quick mode with a selection group, validation and test splits
+and the tests of the report; resume; equal compute; schedule rescaling."""
 import json
 import os
 import os.path as osp
@@ -10,90 +11,144 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from .conftest import REPO, load_tool, tool_env
+from mmselfemd.studies import (
+    StudyConfig,
+    StudyRunner,
+    fmt_mean_std,
+    mean_std,
+    schedule_options,
+)
+from mmselfemd.studies.study_report import spearman
 
-STUDY = 'configs/studies/selfemd_vs_byol_r18_scenes.py'
+from .conftest import REPO, tool_env
 
-
-@pytest.fixture(scope='module')
-def ts():
-    return load_tool('analysis_tools/transfer_study.py')
+FIRST = 'configs/studies/selfemd_vs_byol_r18_scenes.py'
+SECOND = 'configs/studies/selfemd_vs_byol_r18-d16_1000it_scenes.py'
 
 
 def test_quick_study_end_to_end_and_resume(tmp_path):
+    """The second study's --quick settings: a selection group of two lrs
+    on the val split, a 'select' variant with two pretraining seeds and
+    random init with two initialisations on the test split."""
     work = tmp_path / 'study'
-    cmd = [sys.executable, 'tools/analysis_tools/transfer_study.py', STUDY,
+    cmd = [sys.executable, 'tools/analysis_tools/transfer_study.py', SECOND,
            '--quick', '--jobs', '2', '--threads', '1', '--work-dir',
            str(work)]
     out = subprocess.run(cmd, cwd=REPO, env=tool_env(), text=True,
-                         capture_output=True, timeout=600)
+                         capture_output=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert '4 to run' in out.stdout and 'ETA' in out.stdout
+    assert '12 runs, 0 already done, 12 to run' in out.stdout
+    assert 'ETA' in out.stdout
     res = json.loads((work / 'results.json').read_text())
-    names = [v['name'] for v in res['variants']]
-    assert names == ['random', 'selfemd']
-    assert len(res['runs']) == 2
-    for v in res['variants']:
-        assert v['n'] == v['expected'] == 1
-        assert 0 <= v['ap']['mean'] <= 100
-        assert 0 <= v['probe_bacc']['mean'] <= 100
-    emd = res['variants'][1]
-    # the diagnostics of the Self-EMD pretraining reached the report
-    assert 0.5 <= emd['emd_entropy_ratio']['mean'] <= 1.0 + 1e-4
-    assert emd['emd_entropy_ratio']['n'] == 1
-    assert res['variants'][0]['emd_entropy_ratio']['n'] == 0  # random
-    md = (work / 'results.md').read_text()
-    assert '| random | 1/1 |' in md and '| selfemd | 1/1 |' in md
-    assert (work / 'results.png').stat().st_size > 10000
-    assert (work / 'diagnostics.png').stat().st_size > 10000
-    # equal compute: both pretraining runs got the study's iterations and
-    # batch; the random variant was not pretrained
-    log = (work / 'selfemd' / 'pretrain_s0' / 'run.log').read_text()
+    by_name = {v['name']: v for v in res['variants']}
+    assert sorted(by_name) == ['random', 'selfemd', 'selfemd-lr0.0375',
+                               'selfemd-lr0.6']
+    assert by_name['selfemd-lr0.6']['split'] == 'val'
+    assert by_name['selfemd']['split'] == 'test'
+    assert (by_name['selfemd']['n'], by_name['random']['n']) == (2, 2)
+    # the selection was decided once, from the val runs, and applied
+    sel = json.loads((work / 'selection.json').read_text())['selfemd']
+    assert set(sel['scores']) == {'selfemd-lr0.0375', 'selfemd-lr0.6'}
+    assert by_name['selfemd']['selected'] == [sel['winner']]
+    lr = sel['winner'].split('lr')[1]
+    log = (work / 'selfemd' / 'pretrain_s1' / 'run.log').read_text()
+    assert f'optim_wrapper.optimizer.lr={lr}' in log
+    assert 'model.head.diagnostics=exact' in log
+    # equal compute for every pretraining
     assert 'train_cfg.max_iters=2' in log
     assert 'train_dataloader.batch_size=4' in log
-    assert not (work / 'random' / 'pretrain_s0' / 'run.log').exists()
+    # the detectors of the test variants were scored on the test split
+    ft = (work / 'selfemd' / 'finetune_p1_f0' / 'run.log').read_text()
+    assert 'annotations/instances_test.json' in ft
+    ft = (work / 'selfemd-lr0.6' / 'finetune_p0_f0' / 'run.log').read_text()
+    assert 'annotations/instances_val.json' in ft
+    # random init: one detector initialisation per seed
+    for p, seed in ((0, 0), (1, 1000)):
+        log = (work / 'random' / f'finetune_p{p}_f0' / 'run.log').read_text()
+        assert f'randomness.seed={seed} ' in log
+    # the test of selfemd - random, with the pretraining seed as the unit
+    comp = [c for c in res['comparisons'] if c['a'] == 'selfemd'
+            and c['b'] == 'random'][0]
+    assert (comp['n_a'], comp['n_b']) == (2, 2)
+    assert comp['ci'][0] <= comp['diff'] <= comp['ci'][1]
+    assert comp['mdd'] >= 0
+    md = (work / 'results.md').read_text()
+    assert '| selfemd | test | 2/2 | 2 |' in md
+    assert 'Selection (decided once' in md and 'MDD' in md
+    assert (work / 'results.png').stat().st_size > 10000
+    assert (work / 'diagnostics.png').stat().st_size > 10000
+    # the diagnostics of the Self-EMD pretraining reached the report
+    emd = by_name['selfemd']
+    assert 0.3 <= emd['emd_entropy_ratio']['mean'] <= 1.0 + 1e-4
+    assert 0 < emd['emd_gain_ratio']['mean'] <= 1.0 + 1e-4
+    assert 0 < emd['node_cos']['mean'] <= 1.0 + 1e-4
     # only the extracted backbone is kept
-    kept = os.listdir(work / 'selfemd' / 'pretrain_s0')
+    kept = os.listdir(work / 'selfemd' / 'pretrain_s1')
     assert 'backbone.pth' in kept
     assert not [f for f in kept if f.startswith('iter_')]
     # resume: everything is done, nothing runs again
     again = subprocess.run(cmd, cwd=REPO, env=tool_env(), text=True,
                            capture_output=True, timeout=300)
     assert again.returncode == 0, again.stdout[-2000:]
-    assert '4 already done, 0 to run' in again.stdout
+    assert '12 already done, 0 to run' in again.stdout
     assert json.loads((work / 'results.json').read_text())['runs'] == \
         res['runs']
-    # --reprobe probes the finished pretrainings again, trains nothing
-    pre = work / 'selfemd' / 'pretrain_s0' / 'result.json'
-    before = json.loads(pre.read_text())
-    probe = subprocess.run(cmd + ['--reprobe'], cwd=REPO, env=tool_env(),
-                           text=True, capture_output=True, timeout=300)
-    assert probe.returncode == 0, probe.stdout[-2000:] + probe.stderr[-2000:]
-    assert 'probed selfemd/pretrain-s0' in probe.stdout
-    after = json.loads(pre.read_text())
-    assert after['probe']['bacc'] == before['probe']['bacc']  # same boxes
-    assert 0 < after['probe']['node_cos'] <= 1 + 1e-6
-    assert after['pretrain_seconds'] == before['pretrain_seconds']
 
 
-def test_schedule_options_keep_the_shape(ts):
-    opts = ts.schedule_options(
-        'configs/selfemd/selfemd_resnet18-d16_1xb32-coslr-200it_scenes.py',
-        {}, 400)
+def test_interrupted_pretraining_resumes(tmp_path):
+    """A pretraining with a checkpoint left behind is started again with
+    --resume, as a valid tools/train.py command line."""
+    cmd = StudyRunner.pretrain_command('cfg.py', str(tmp_path), ['a=1'])
+    assert cmd[1:] == ['tools/train.py', 'cfg.py', '--work-dir',
+                       str(tmp_path), '--cfg-options', 'a=1']
+    (tmp_path / 'last_checkpoint').write_text('iter_10.pth')
+    cmd = StudyRunner.pretrain_command('cfg.py', str(tmp_path), ['a=1'])
+    assert cmd[1:] == ['tools/train.py', 'cfg.py', '--work-dir',
+                       str(tmp_path), '--resume', '--cfg-options', 'a=1']
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    try:
+        from train import parse_args
+    finally:
+        sys.path.pop(0)
+    args = parse_args(cmd[2:])
+    assert args.resume == 'auto' and args.work_dir == str(tmp_path)
+
+
+def test_resumed_logs_are_merged(tmp_path):
+    """An interrupted and resumed pretraining has two log folders: the
+    diagnostics and curves cover both, the later start winning."""
+    for stamp, iters in (('20260101_000000', (10, 20, 30)),
+                         ('20260101_010000', (30, 40))):
+        d = tmp_path / stamp / 'vis_data'
+        d.mkdir(parents=True)
+        d.joinpath('scalars.json').write_text(''.join(
+            json.dumps(dict(iter=i, loss=float(i), node_cos=stamp[-5] ==
+                            '1')) + '\n' for i in iters))
+    out = StudyRunner.pretrain_diagnostics(str(tmp_path))
+    assert [p[0] for p in out['curves']['loss']] == [10, 20, 30, 40]
+    assert [p[1] for p in out['curves']['node_cos']] == [0, 0, 1, 1]
+    assert out['final_loss'] == 40.0
+
+
+def test_schedule_options_keep_the_shape():
+    opts = schedule_options(
+        osp.join(REPO, 'configs/selfemd/'
+                 'selfemd_resnet18-d16_1xb32-coslr-200it_scenes.py'),
+        {}, 1000)
     assert opts == [
-        'train_cfg.max_iters=400', 'param_scheduler.0.begin=0',
-        'param_scheduler.0.end=20', 'param_scheduler.1.begin=20',
-        'param_scheduler.1.end=400', 'param_scheduler.1.T_max=380'
+        'train_cfg.max_iters=1000', 'param_scheduler.0.begin=0',
+        'param_scheduler.0.end=50', 'param_scheduler.1.begin=50',
+        'param_scheduler.1.end=1000', 'param_scheduler.1.T_max=950'
     ]
     # a config without iteration-based training is refused
     with pytest.raises(ValueError, match='max_iters'):
-        ts.schedule_options('configs/selfemd/'
-                            'selfemd_resnet50_8xb32-coslr-800e_coco.py', {},
-                            10)
+        schedule_options(osp.join(REPO, 'configs/selfemd/'
+                                  'selfemd_resnet50_8xb32-coslr-800e_coco.py'),
+                         {}, 10)
 
 
-def test_variants_cannot_break_equal_compute(ts, tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, STUDY))
+def test_variants_cannot_break_equal_compute(tmp_path):
+    cfg = Config.fromfile(osp.join(REPO, FIRST))
     cfg.variants = [
         dict(name='cheat', pretrain=cfg.selfemd,
              cfg_options={'train_cfg.max_iters': 1000})
@@ -101,16 +156,31 @@ def test_variants_cannot_break_equal_compute(ts, tmp_path):
     path = tmp_path / 'study.py'
     cfg.dump(str(path))
     with pytest.raises(ValueError, match='equal compute'):
-        ts.Study(str(path))
+        StudyConfig(str(path))
     with pytest.raises(KeyError, match='unknown variants'):
-        ts.Study(osp.join(REPO, STUDY), only=['nope'])
+        StudyConfig(osp.join(REPO, FIRST), only=['nope'])
 
 
-def test_run_order_and_seeds(ts):
-    study = ts.Study(osp.join(REPO, STUDY))
+def test_bad_splits_and_groups_are_named(tmp_path):
+    cfg = Config.fromfile(osp.join(REPO, SECOND))
+    cfg.variants = cfg.variants + [dict(name='x', pretrain=None,
+                                        split='holdout')]
+    path = tmp_path / 'study.py'
+    cfg.dump(str(path))
+    with pytest.raises(KeyError, match='split "holdout"'):
+        StudyConfig(str(path))
+    cfg = Config.fromfile(osp.join(REPO, SECOND))
+    cfg.selection.groups.byol = ['byol-lr0.15', 'byol-lr9']
+    cfg.dump(str(path))
+    with pytest.raises(KeyError, match='unknown variants .*byol-lr9'):
+        StudyConfig(str(path))
+
+
+def test_first_study_run_order_and_seeds():
+    study = StudyConfig(osp.join(REPO, FIRST))
     runs = study.runs()
-    # random init is fine-tuned once per fine-tuning seed, not per
-    # pretraining seed; the leading variants have a second pretraining seed
+    # random init is fine-tuned once per fine-tuning seed; the leading
+    # variants have a second pretraining seed
     assert [r for r in runs if r[0] == 'random'] == [('random', 0, f)
                                                      for f in (0, 1, 2)]
     assert {r[1] for r in runs if r[0] == 'selfemd'} == {0, 1}
@@ -120,14 +190,44 @@ def test_run_order_and_seeds(ts):
     assert all(r[1] == 0 for r in runs[:first_second])
     assert {r[0] for r in runs[:first_second]} == {
         v['name'] for v in study.variants}
+    # no splits: every variant on the config's own val split
+    assert {v['split'] for v in study.variants} == {'val'}
 
 
-def test_report_statistics(ts):
-    ms = ts._mean_std([30.0, 32.0, 34.0])
+def test_second_study_is_the_registered_design(tmp_path):
+    """What configs/studies/selfemd_vs_byol_r18-d16_1000it_scenes.py
+    promises before its runs: selection on val, report on test, fresh
+    pretraining seeds for the deciding runs, the deciding runs wait for
+    their selection group."""
+    study = StudyConfig(osp.join(REPO, SECOND))
+    runs = study.runs()
+    val = {v['name'] for v in study.variants if v['split'] == 'val'}
+    test = {v['name'] for v in study.variants if v['split'] == 'test'}
+    assert test == {'random', 'byol', 'selfemd'}
+    for arm in ('byol', 'selfemd'):
+        assert set(study.groups[arm]) <= val
+        assert {r[1] for r in runs if r[0] == arm} == {1, 2, 3, 4}
+        assert {r[2] for r in runs if r[0] == arm} == {0, 1}
+        assert {r[1] for r in runs if r[0] in study.groups[arm]} == {0}
+    assert len([r for r in runs if r[0] == 'random']) == 4
+    assert study.comparisons()[0] == dict(a='selfemd', b='byol', margin=2.0)
+    runner = StudyRunner(study, str(tmp_path), 2, 1, REPO)
+    task = runner.pretrain_tasks[('selfemd', 1)]
+    assert {d.meta['variant'] for d in task.deps} == set(
+        study.groups['selfemd'])
+    assert all(d.kind == 'finetune' for d in task.deps)
+    # random init: every "pretraining seed" is another initialisation
+    rnd = study.variant('random')
+    assert {study.finetune_random_seed(rnd, p, 0) for p in range(4)} == {
+        0, 1000, 2000, 3000}
+    assert study.finetune_random_seed(study.variant('byol'), 3, 1) == 1
+
+
+def test_report_helpers():
+    ms = mean_std([30.0, 32.0, 34.0])
     assert ms['mean'] == 32.0 and abs(ms['std'] - 2.0) < 1e-12
-    assert ts._fmt(ms) == '32.0 ± 2.0'
-    variants = [dict(name=n, probe_bacc=ts._mean_std([p]),
-                     ap=ts._mean_std([a]))
+    assert fmt_mean_std(ms) == '32.0 ± 2.0'
+    variants = [dict(name=n, probe_bacc=mean_std([p]), ap=mean_std([a]))
                 for n, p, a in (('a', 1, 10), ('b', 2, 20), ('c', 3, 15))]
-    rho = ts._spearman(variants)
+    rho = spearman(variants)
     assert abs(rho['rho'] - 0.5) < 1e-12 and rho['n'] == 3
