@@ -10,7 +10,9 @@ it; tests that need mmdet's scope set it themselves.
 
 ``local_http_server`` starts HTTP servers on 127.0.0.1 for the download
 tests (tests/test_apis/test_hub.py,
-tests/test_tools/test_transfer_remote_checkpoint.py).
+tests/test_tools/test_transfer_remote_checkpoint.py);
+``checkpoint_globals`` lists the Python globals a checkpoint's pickle
+refers to (the checkpoint tests).
 """
 import threading
 from http.server import ThreadingHTTPServer
@@ -55,3 +57,26 @@ def local_http_server():
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def _checkpoint_globals(filename: str) -> set:
+    """``module.name`` of every ``GLOBAL`` opcode of a zip checkpoint's
+    pickle (protocol 2, torch's default). Unlike torch's
+    ``get_unsafe_globals_in_checkpoint`` it lists them all, allow-listed or
+    not, e.g. ``{'collections.OrderedDict',
+    'torch._utils._rebuild_tensor_v2', 'torch.FloatStorage'}``."""
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(filename) as zf:
+        data = zf.read(
+            next(n for n in zf.namelist() if n.endswith('/data.pkl')))
+    return {
+        arg.replace(' ', '.')
+        for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'
+    }
+
+
+@pytest.fixture
+def checkpoint_globals():
+    """See :func:`_checkpoint_globals`."""
+    return _checkpoint_globals

@@ -23,11 +23,25 @@ mmengine without the hook resumes it too, only without the logged history
 (it skips non-``HistoryBuffer`` scalars with a warning).
 
 What ``import mmselfemd`` still changes (:func:`allow_legacy_checkpoints`):
-torch's weights-only allow-list gains :func:`rebuild_history_buffer` and
-numpy's scalar/dtype reconstruction (data, not code), so that checkpoints
-written by earlier versions of mmselfemd (which pickled the buffers through
-:func:`rebuild_history_buffer`) still resume. Nothing else: mmengine's
-checkpoint loaders and the pickling of its classes are left as they are.
+torch's weights-only allow-list gains what checkpoints written *without*
+the hook need, and nothing that runs code:
+
+- :func:`rebuild_history_buffer`, for checkpoints of earlier mmselfemd
+  versions (which pickled the buffers through it);
+- :class:`~mmengine.logging.HistoryBuffer` itself, numpy's arrays
+  (``ndarray``, ``_reconstruct``) and its scalar/dtype reconstruction for
+  numeric dtypes, for checkpoints that plain mmengine writes (an mmdet or
+  mmpretrain run, or ours from before the hook): their message hub holds
+  ``HistoryBuffer`` objects and their meta numpy scalars;
+- under the name ``builtins.getattr``, not ``getattr`` but
+  :func:`history_buffer_method`, which returns one of ``HistoryBuffer``'s
+  statistics methods and refuses everything else: such a buffer pickles
+  its ``_statistics_methods`` as ``getattr(HistoryBuffer, 'mean')``, and
+  allow-listing the real ``getattr`` would let a file reach any attribute
+  of any allow-listed object.
+
+Nothing else: mmengine's checkpoint loaders and the pickling of its
+classes are left as they are.
 
 :func:`load_checkpoint_safe` loads one file weights-only explicitly (even
 where ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set) and turns torch's refusal
@@ -80,8 +94,55 @@ def _numpy_safe_globals() -> list:
     return [scalar, np.dtype] + sorted(dtypes, key=str)
 
 
-#: Globals allow-listed for checkpoints of earlier mmselfemd versions.
-LEGACY_CHECKPOINT_GLOBALS = [rebuild_history_buffer] + _numpy_safe_globals()
+def _numpy_array_globals() -> list:
+    """Numpy globals that rebuild arrays (their dtype is checked against
+    :func:`_numpy_safe_globals` as it is rebuilt), under numpy 2's names and
+    numpy 1's (``numpy.core``), with which older checkpoints were written."""
+    reconstruct = np._core.multiarray._reconstruct
+    scalar = np._core.multiarray.scalar
+    return [np.ndarray, reconstruct,
+            (reconstruct, 'numpy.core.multiarray._reconstruct'),
+            (scalar, 'numpy.core.multiarray.scalar')]
+
+
+def history_buffer_method(owner: Any, name: str) -> Any:
+    """``getattr(HistoryBuffer, name)`` for a statistics method, only.
+
+    Allow-listed as ``builtins.getattr`` for weights-only loading (see the
+    module doc): a ``HistoryBuffer`` pickled by plain mmengine refers to its
+    statistics methods (``min``, ``max``, ``current``, ``mean``) this way.
+
+    Args:
+        owner (Any): Must be the ``HistoryBuffer`` class.
+        name (str): A statistics method of it.
+
+    Returns:
+        Callable: The method (returned, not called).
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute; the
+            message names both.
+    """
+    if owner is HistoryBuffer and isinstance(name, str):
+        method = getattr(HistoryBuffer, name, None)
+        if method is not None and (
+                name in ('min', 'max', 'current', 'mean')
+                or HistoryBuffer._statistics_methods.get(name) is method):
+            return method
+    raise pickle.UnpicklingError(
+        f'Refused getattr({getattr(owner, "__qualname__", type(owner))!r}, '
+        f'{name!r}) in a weights-only load: mmselfemd allows getattr only '
+        "for a HistoryBuffer's statistics methods, which mmengine "
+        'checkpoints refer to this way')
+
+
+#: Globals allow-listed for checkpoints written without
+#: :class:`~mmselfemd.engine.hooks.PortableCheckpointHook` (earlier mmselfemd
+#: versions and plain mmengine).
+LEGACY_CHECKPOINT_GLOBALS = [
+    rebuild_history_buffer, HistoryBuffer,
+    (history_buffer_method, 'builtins.getattr')
+] + _numpy_safe_globals() + _numpy_array_globals()
 
 
 class UnsafeCheckpointError(RuntimeError):
@@ -200,32 +261,6 @@ def restore_message_hub(checkpoint: dict) -> int:
     return restored
 
 
-def checkpoint_globals(filename: str) -> set:
-    """The Python globals a checkpoint file's pickle refers to.
-
-    Unlike ``torch.serialization.get_unsafe_globals_in_checkpoint`` it
-    lists all of them, allow-listed or not, e.g.
-    ``{'collections.OrderedDict', 'torch._utils._rebuild_tensor_v2',
-    'torch.FloatStorage'}`` for a plain checkpoint.
-
-    Args:
-        filename (str): A zip checkpoint written by ``torch.save``
-            (pickle protocol 2, torch's default).
-
-    Returns:
-        set[str]: ``module.name`` of every ``GLOBAL`` opcode.
-    """
-    import pickletools
-    import zipfile
-    with zipfile.ZipFile(filename) as zf:
-        data = zf.read(
-            next(n for n in zf.namelist() if n.endswith('/data.pkl')))
-    return {
-        arg.replace(' ', '.')
-        for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'
-    }
-
-
 def load_checkpoint_safe(filename: str,
                          map_location: Optional[Union[str,
                                                       torch.device]] = None,
@@ -261,7 +296,8 @@ def load_checkpoint_safe(filename: str,
         # ...") and a documentation link; keep the reason.
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
         reason = next((ln for ln in lines if 'GLOBAL' in ln or
-                       'Unsupported' in ln), lines[-1] if lines else '')
+                       'Unsupported' in ln or ln.startswith('Refused')),
+                      lines[-1] if lines else '')
         if 'global' not in reason.lower():  # e.g. "Unsupported operand 60"
             raise UnsafeCheckpointError(
                 f'Refused to load checkpoint "{filename}": it is not a '
@@ -278,7 +314,8 @@ def load_checkpoint_safe(filename: str,
 
 
 def allow_legacy_checkpoints() -> None:
-    """Allow-list :data:`LEGACY_CHECKPOINT_GLOBALS`. Idempotent.
+    """Allow-list :data:`LEGACY_CHECKPOINT_GLOBALS` (see the module doc).
+    Idempotent.
 
     Called by ``import mmselfemd``; the only process-wide change it makes.
     """

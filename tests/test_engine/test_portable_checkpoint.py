@@ -16,9 +16,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import torch
-
-from mmselfemd.utils.checkpoint_compat import checkpoint_globals
 
 from .conftest import TINY_CFG, run_train, train_cmd
 
@@ -30,6 +29,7 @@ try:
     raise SystemExit('mmselfemd is importable')
 except ModuleNotFoundError:
     pass
+import numpy as np
 import torch
 from mmengine.logging import MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
@@ -55,7 +55,7 @@ print(json.dumps(dict(
 
 
 def test_checkpoint_loads_without_mmselfemd_and_resumes(
-        scenes_root, tmp_path):
+        scenes_root, tmp_path, checkpoint_globals):
     work_dir = str(tmp_path / 'work')
     run_train(
         train_cmd(TINY_CFG, work_dir, scenes_root,
@@ -109,3 +109,34 @@ def test_checkpoint_loads_without_mmselfemd_and_resumes(
         'log_history']
     assert history.tolist()[:4] == out['loss_history']  # restored, kept
     assert len(history) == 6
+
+
+def test_train_resumes_a_plain_mmengine_checkpoint(scenes_root, tmp_path,
+                                                   checkpoint_globals):
+    """tools/train.py --resume PATH with a checkpoint as plain mmengine
+    writes it (HistoryBuffer objects, numpy scalars), e.g. one from before
+    the portable hook: it loads weights-only and the history resumes."""
+    from mmengine.logging import HistoryBuffer
+
+    from mmselfemd.utils.checkpoint_compat import restore_message_hub
+    first = str(tmp_path / 'first')
+    run_train(
+        train_cmd(TINY_CFG, first, scenes_root,
+                  cfg_options=['train_cfg.max_iters=2']))
+    state = torch.load(osp.join(first, 'iter_2.pth'), weights_only=True)
+    assert restore_message_hub(state) > 0  # real HistoryBuffers again
+    state['message_hub']['runtime_info']['eta'] = np.float64(12.5)
+    plain = str(tmp_path / 'plain.pth')
+    torch.save(state, plain)
+    names = checkpoint_globals(plain)
+    assert {'mmengine.logging.history_buffer.HistoryBuffer',
+            '__builtin__.getattr', 'numpy._core.multiarray.scalar'} <= names
+    resumed = str(tmp_path / 'resumed')
+    run_train(
+        train_cmd(TINY_CFG, resumed, scenes_root, '--resume', plain,
+                  cfg_options=['train_cfg.max_iters=4']))
+    final = torch.load(osp.join(resumed, 'iter_4.pth'), weights_only=True)
+    history = final['message_hub']['log_scalars']['train/loss']
+    assert len(history['log_history']) == 4
+    assert isinstance(state['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)

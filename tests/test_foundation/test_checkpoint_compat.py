@@ -1,6 +1,7 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """Checkpoints as plain data: weights-only loadable and resumable, and
 ``import mmselfemd`` leaves mmengine's loaders and classes alone."""
+import collections
 import os
 import os.path as osp
 import pickle
@@ -19,7 +20,6 @@ from mmselfemd.engine.hooks import PortableCheckpointHook
 from mmselfemd.utils import load_checkpoint_safe, make_checkpoint_portable
 from mmselfemd.utils.checkpoint_compat import (
     UnsafeCheckpointError,
-    checkpoint_globals,
     history_buffer_from_plain,
     history_buffer_to_plain,
     rebuild_history_buffer,
@@ -49,7 +49,7 @@ class _ToyDataset(Dataset):
         return dict(inputs=x, targets=x.sum(0, keepdim=True))
 
 
-def _runner(work_dir, max_iters, **kwargs):
+def _runner(work_dir, max_iters, name='toy', **kwargs):
     return Runner(
         model=_ToyModel(),
         work_dir=work_dir,
@@ -70,11 +70,11 @@ def _runner(work_dir, max_iters, **kwargs):
             logger=dict(type='LoggerHook', interval=1),
             portable_checkpoint=PortableCheckpointHook()),
         randomness=dict(seed=0),
-        experiment_name=f'toy_{max_iters}_{len(kwargs)}',
+        experiment_name=f'{name}_{max_iters}_{len(kwargs)}',
         **kwargs)
 
 
-def test_runner_checkpoint_is_plain_and_resumes(tmp_path):
+def test_runner_checkpoint_is_plain_and_resumes(tmp_path, checkpoint_globals):
     work_dir = str(tmp_path)
     runner = _runner(work_dir, max_iters=2)
     runner.train()
@@ -143,7 +143,8 @@ class _Custom:
     pass
 
 
-def test_make_portable_converts_numpy_and_names_leftovers(tmp_path):
+def test_make_portable_converts_numpy_and_names_leftovers(tmp_path,
+                                                           checkpoint_globals):
     buf = HistoryBuffer()
     buf.update(1.0)
     ckpt = {
@@ -163,10 +164,10 @@ def test_make_portable_converts_numpy_and_names_leftovers(tmp_path):
     del ckpt['message_hub']['runtime_info']['obj']
     path = str(tmp_path / 'c.pth')
     torch.save(ckpt, path)
-    assert checkpoint_globals(path) <= {'torch._utils._rebuild_tensor_v2',
-                                 'torch.LongStorage',
-                                 'torch.DoubleStorage',
-                                 'collections.OrderedDict'}
+    assert checkpoint_globals(path) <= {
+        'torch._utils._rebuild_tensor_v2', 'torch.LongStorage',
+        'torch.DoubleStorage', 'collections.OrderedDict'
+    }
     loaded = torch.load(path, weights_only=True)
     assert restore_message_hub(loaded) == 1
     assert isinstance(loaded['message_hub']['log_scalars']['loss'],
@@ -220,11 +221,70 @@ def test_malicious_checkpoint_refused(tmp_path):
     # mmengine's own loader (torch's weights-only default) refuses it too
     with pytest.raises(pickle.UnpicklingError, match='system'):
         CheckpointLoader.load_checkpoint(path)
-    # an arbitrary attribute access is refused too (getattr not allowed)
-    path = str(tmp_path / 'getattr.pth')
-    torch.save({'buf': getattr}, path)
-    with pytest.raises(UnsafeCheckpointError, match='getattr'):
-        load_checkpoint_safe(path)
+    # getattr is allow-listed only as history_buffer_method: any other
+    # attribute access is refused, by our loader and by mmengine's
+    for owner, name in ((collections.OrderedDict, 'fromkeys'),
+                        (HistoryBuffer, '__init__')):
+        path = str(tmp_path / f'getattr_{name}.pth')
+        torch.save({'x': _GetAttr(owner, name)}, path)
+        with pytest.raises(UnsafeCheckpointError,
+                           match=f"Refused getattr.*'{name}'"):
+            load_checkpoint_safe(path)
+        with pytest.raises(pickle.UnpicklingError, match='Refused getattr'):
+            CheckpointLoader.load_checkpoint(path)
+
+
+class _GetAttr:
+
+    def __init__(self, owner, name):
+        self.owner, self.name = owner, name
+
+    def __reduce__(self):
+        return (getattr, (self.owner, self.name))
+
+
+def _runner_without_hook(work_dir, max_iters, **kwargs):
+    """A plain mmengine run: the PortableCheckpointHook switched off."""
+    runner = _runner(work_dir, max_iters, name='plain', **kwargs)
+    runner._hooks = [h for h in runner._hooks
+                     if not isinstance(h, PortableCheckpointHook)]
+    return runner
+
+
+def test_plain_mmengine_checkpoint_loads_and_resumes(tmp_path,
+                                                     checkpoint_globals):
+    """A checkpoint that plain mmengine writes (an mmdet or mmpretrain run
+    without our hook, or ours from before it): HistoryBuffers in the
+    message hub (whose statistics methods pickle as getattr), numpy
+    scalars and arrays. It loads weights-only through mmengine's own
+    loader and resumes, after import mmselfemd."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    work_dir = str(tmp_path)
+    runner = _runner_without_hook(work_dir, max_iters=2)
+    runner.train()
+    ckpt = osp.join(work_dir, 'iter_2.pth')
+    names = checkpoint_globals(ckpt)
+    assert {'mmengine.logging.history_buffer.HistoryBuffer',
+            '__builtin__.getattr'} <= names, names
+    # add what such files also carry: numpy scalars and arrays in meta
+    state = torch.load(ckpt, weights_only=True)
+    state['meta']['extra'] = dict(eta=np.float64(1.5), seed=np.int64(3),
+                                  arr=np.arange(3, dtype=np.float32))
+    torch.save(state, ckpt)
+    loaded = _load_checkpoint(ckpt, map_location='cpu')
+    buf = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer) and len(buf._log_history) == 2
+    assert buf.statistics('mean') == buf.mean()
+    assert loaded['meta']['extra']['seed'] == 3
+    np.testing.assert_array_equal(loaded['meta']['extra']['arr'],
+                                  np.arange(3, dtype=np.float32))
+    # resume as tools/train.py does (with the portable hook)
+    resumed = _runner(work_dir, max_iters=4, name='plain', resume=True,
+                      load_from=ckpt)
+    resumed.train()
+    assert resumed.iter == 4
+    assert len(resumed.message_hub.get_scalar(
+        'train/loss')._log_history) == 4
 
 
 def test_missing_checkpoint_named(tmp_path):
