@@ -235,7 +235,8 @@ def check_pretrained_backbone(runner: Runner) -> None:
 
     The hook itself runs in ``before_run``, i.e. after the datasets are
     built; calling it here refuses a transfer run without its checkpoint
-    before any data is read.
+    before any data is read (``before_run`` then finds the backbone checked
+    and reads the checkpoint no second time).
     """
     for hook in runner.hooks:
         if isinstance(hook, PretrainedBackboneCheckHook):

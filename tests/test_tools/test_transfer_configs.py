@@ -271,3 +271,26 @@ def test_train_tool_refuses_without_checkpoint(tmp_path):
     assert 'PretrainedBackboneError: No pretrained backbone checkpoint ' \
         'was given' in proc.stderr, proc.stderr[-3000:]
     assert 'annotations' not in proc.stderr  # refused before the dataset
+
+
+def test_checkpoint_is_checked_once_per_run(faster_cfg, r50_checkpoint):
+    """tools/train.py checks right after building the runner; before_run
+    then finds the backbone already passed and reads nothing again. A
+    torchvision head (ignored keys) stays ignored until before_train."""
+    import mmselfemd.engine.hooks.pretrained_backbone_check_hook as mod
+    cfg = copy.deepcopy(faster_cfg)
+    cfg.model.backbone.init_cfg.checkpoint = r50_checkpoint
+    model = _build_detector(cfg)
+    hook = _hook(cfg)
+    runner = SimpleNamespace(_train_loop=_Loop(SimpleNamespace(), [0]),
+                             model=model,
+                             logger=SimpleNamespace(info=print,
+                                                    warning=print))
+    with mock.patch.object(mod, 'check_backbone_checkpoint',
+                           wraps=mod.check_backbone_checkpoint) as spy:
+        hook.check(model)  # tools/train.py
+        hook.before_run(runner)
+        assert spy.call_count == 1
+        # another model (a new run) is checked again
+        hook.check(_build_detector(cfg))
+        assert spy.call_count == 2

@@ -325,8 +325,10 @@ class PretrainedBackboneCheckHook(Hook):
     (not a second, unverified download by mmengine's http loader).
 
     ``before_run`` runs before ``init_weights()``, so no weight has been
-    loaded when it refuses. ``tools/train.py`` also calls :meth:`check`
-    right after building the runner, before the datasets.
+    loaded when it refuses. ``tools/train.py`` calls :meth:`check` earlier,
+    right after building the runner and before the datasets; a backbone
+    that has passed is not checked again, so the checkpoint is read once
+    per run.
 
     Args:
         allow_random_init (bool): Let a backbone *without* a ``Pretrained``
@@ -353,8 +355,10 @@ class PretrainedBackboneCheckHook(Hook):
                  backbone_attr: str = 'backbone') -> None:
         self.allow_random_init = allow_random_init
         self.backbone_attr = backbone_attr
-        # id(backbone) -> handle of its _IgnoreUnexpectedKeys post-hook
-        self._ignore_handles: Dict[int, object] = {}
+        # the backbone that passed (checked once per run), and the handle
+        # of its _IgnoreUnexpectedKeys post-hook (until before_train)
+        self._passed: Optional[nn.Module] = None
+        self._ignore_handle = None
 
     def before_run(self, runner) -> None:
         """Check the backbone's ``init_cfg`` before a training run."""
@@ -370,12 +374,13 @@ class PretrainedBackboneCheckHook(Hook):
         ``Runner.train()`` calls ``before_train`` after ``init_weights()``
         and ``load_or_resume()``.
         """
-        for handle in self._ignore_handles.values():
-            handle.remove()
-        self._ignore_handles.clear()
+        if self._ignore_handle is not None:
+            self._ignore_handle.remove()
+            self._ignore_handle = None
 
     def check(self, model: nn.Module, logger=None) -> None:
-        """Check ``model``'s backbone init.
+        """Check ``model``'s backbone init (once: a backbone that passed
+        is not checked again).
 
         Args:
             model (nn.Module): The built model (wrappers are unwrapped).
@@ -392,12 +397,15 @@ class PretrainedBackboneCheckHook(Hook):
                 f'{type(self).__name__}: the model '
                 f'{type(model).__name__} has no backbone module at '
                 f'`model.{self.backbone_attr}`.')
+        if backbone is self._passed:
+            return
         pretrained = _pretrained_cfgs(getattr(backbone, 'init_cfg', None))
         if not pretrained:
             if self.allow_random_init:
                 if logger is not None:
                     logger.warning('The backbone is randomly initialised '
                                    '(allow_random_init=True).')
+                self._passed = backbone
                 return
             raise PretrainedBackboneError(
                 'This transfer config needs a pretrained backbone, but '
@@ -444,16 +452,13 @@ class PretrainedBackboneCheckHook(Hook):
                     f'{len(backbone.state_dict())} keys of "{checkpoint}"'
                     f'{where} (prefix "{cfg.get("prefix") or ""}") match '
                     f'{type(backbone).__name__}.{ignored}')
+        self._passed = backbone
 
     def _ignore_head(self, backbone: nn.Module, head: List[str]) -> None:
         """Have ``backbone.load_state_dict`` ignore the ``head`` keys."""
-        old = self._ignore_handles.pop(id(backbone), None)
-        if old is not None:  # checked again (tools/train.py, before_run)
-            old.remove()
         if head:
-            self._ignore_handles[id(backbone)] = \
-                backbone.register_load_state_dict_post_hook(
-                    _IgnoreUnexpectedKeys(head))
+            self._ignore_handle = backbone.register_load_state_dict_post_hook(
+                _IgnoreUnexpectedKeys(head))
 
     @staticmethod
     def _download(checkpoint: str) -> str:
