@@ -25,9 +25,7 @@ from mmengine.runner import Runner
 # are portable through PortableCheckpointHook)
 import mmselfemd  # noqa: F401
 from mmselfemd.utils import register_all_modules
-from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
 from mmselfemd.utils.user_errors import (
-    USER_ERRORS,
     add_debug_argument,
     run_cli,
 )
@@ -178,9 +176,7 @@ def run_test(args: argparse.Namespace) -> None:
 def main(argv=None) -> None:
     """Entry point: test; user errors exit 1 with one paragraph."""
     args = parse_args(argv)
-    run_cli(lambda: run_test(args), 'tools/test.py',
-            USER_ERRORS + (UnsafeCheckpointError, ),
-            argv=['--debug'] if args.debug else [])
+    run_cli(lambda: run_test(args), 'tools/test.py', args.debug)
 
 
 if __name__ == '__main__':

@@ -28,7 +28,6 @@ from mmselfemd.engine.hooks import (
     add_portable_checkpoint_hook,
 )
 from mmselfemd.utils import register_all_modules
-from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
 from mmselfemd.utils.user_errors import (
     USER_ERRORS,
     add_debug_argument,
@@ -247,8 +246,7 @@ def check_pretrained_backbone(runner: Runner) -> None:
 # reported as one paragraph unless --debug. Anything else (a bug) keeps
 # its traceback.
 TRAIN_USER_ERRORS = USER_ERRORS + (
-    PretrainedBackboneError, UnsafeCheckpointError, ChecksumMismatchError,
-    CheckpointDownloadError)
+    PretrainedBackboneError, ChecksumMismatchError, CheckpointDownloadError)
 
 
 def scale_lr_with_accumulation(runner: Runner) -> None:
@@ -314,8 +312,8 @@ def train(args: argparse.Namespace) -> None:
 def main(argv=None) -> None:
     """Entry point: train; user errors exit 1 with one paragraph."""
     args = parse_args(argv)
-    run_cli(lambda: train(args), 'tools/train.py', TRAIN_USER_ERRORS,
-            argv=['--debug'] if args.debug else [])
+    run_cli(lambda: train(args), 'tools/train.py', args.debug,
+            TRAIN_USER_ERRORS)
 
 
 if __name__ == '__main__':

@@ -10,12 +10,14 @@ import argparse
 import os.path as osp
 import sys
 import traceback
-from typing import Callable, Optional, Sequence, Tuple, Type
+from typing import Callable, Sequence, Tuple, Type
 
-# Exception types that report a bad config, path, file or data.
+from .checkpoint_compat import UnsafeCheckpointError
+
+# Exception types that report a bad config, path, file, data or checkpoint.
 USER_ERRORS: Tuple[Type[BaseException], ...] = (
     FileNotFoundError, NotADirectoryError, IsADirectoryError, KeyError,
-    TypeError, ValueError, ImportError, SyntaxError)
+    TypeError, ValueError, ImportError, SyntaxError, UnsafeCheckpointError)
 
 
 def add_debug_argument(parser: argparse.ArgumentParser) -> None:
@@ -65,25 +67,25 @@ def describe_user_error(exc: BaseException) -> str:
 
 def run_cli(main: Callable[[], None],
             prog: str,
-            errors: Sequence[Type[BaseException]] = USER_ERRORS,
-            argv: Optional[Sequence[str]] = None) -> None:
+            debug: bool = False,
+            errors: Sequence[Type[BaseException]] = USER_ERRORS) -> None:
     """Run a tool's ``main``; report user errors as one paragraph.
 
     Args:
-        main (callable): The tool's entry point, called without arguments
-            (it parses ``sys.argv`` itself).
+        main (callable): The tool's work, called without arguments (the
+            command line is parsed before, e.g. ``lambda: run(args)``).
         prog (str): The name the report starts with, e.g.
             ``'tools/test.py'``.
+        debug (bool): The parsed ``--debug`` flag (see
+            :func:`add_debug_argument`): re-raise instead of reporting.
+            Defaults to False.
         errors (Sequence[type]): The exception types to report. Defaults
             to :data:`USER_ERRORS`.
-        argv (Sequence[str], optional): The command line to look for
-            ``--debug`` in. Defaults to ``sys.argv[1:]``.
     """
-    argv = sys.argv[1:] if argv is None else argv
     try:
         main()
     except tuple(errors) as exc:
-        if '--debug' in argv:
+        if debug:
             raise
         print(f'{prog}: error: {describe_user_error(exc)}', file=sys.stderr)
         sys.exit(1)

@@ -105,3 +105,34 @@ def test_converter_bad_destination_and_debug(no_backbone, tmp_path):
     assert 'DST must end with .pkl' in msg
     assert 'DST must end with .pkl' in _traceback(
         'model_converters/selfemd2detectron2.py', *args)
+
+
+def test_run_cli_reads_the_parsed_debug_flag(capsys):
+    """--debug comes from the parser, not from a search of sys.argv: a
+    path that happens to be called '--debug' (after '--') does not turn
+    the report into a traceback, and the flag does."""
+    import argparse
+
+    from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+    from mmselfemd.utils.user_errors import add_debug_argument, run_cli
+    parser = argparse.ArgumentParser()
+    parser.add_argument('path')
+    add_debug_argument(parser)
+
+    def fail():
+        raise UnsafeCheckpointError('Refused to load checkpoint "x"')
+
+    args = parser.parse_args(['--', '--debug'])
+    assert args.path == '--debug' and not args.debug
+    with pytest.raises(SystemExit) as code:
+        run_cli(fail, 'tools/x.py', args.debug)
+    assert code.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith('tools/x.py: error: UnsafeCheckpointError: '
+                          'Refused to load checkpoint "x"')
+    args = parser.parse_args(['p', '--debug'])
+    with pytest.raises(UnsafeCheckpointError):
+        run_cli(fail, 'tools/x.py', args.debug)
+    # a bug (not a user error) keeps its traceback either way
+    with pytest.raises(ZeroDivisionError):
+        run_cli(lambda: 1 / 0, 'tools/x.py', False)

@@ -232,7 +232,7 @@ def main(argv: Optional[list] = None) -> None:
     """Entry point; errors in the input end with one paragraph, exit 1."""
     args = parse_args(argv)
     run_cli(lambda: run(args), 'tools/analysis_tools/analyze_logs.py',
-            argv=argv)
+            args.debug)
 
 
 if __name__ == '__main__':

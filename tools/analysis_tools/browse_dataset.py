@@ -130,7 +130,7 @@ def main(argv: Optional[list] = None) -> None:
     """Entry point; input errors end with one paragraph, exit 1."""
     args = parse_args(argv)
     run_cli(lambda: browse(args), 'tools/analysis_tools/browse_dataset.py',
-            argv=argv)
+            args.debug)
 
 
 if __name__ == '__main__':

@@ -93,7 +93,12 @@ def load_backbone(path: str, backbone_cfg: dict, seed: int):
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
+    """Entry point (errors raise; the command line reports them)."""
+    run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Probe every checkpoint of ``args``."""
     from mmselfemd.evaluation import RoIProbe
     backbone_cfg = dict(depth=50)
     backbone_cfg.update(args.backbone_cfg)
@@ -116,4 +121,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main, prog='tools/analysis_tools/roi_probe.py')
+    args = parse_args()
+    run_cli(lambda: run(args), 'tools/analysis_tools/roi_probe.py',
+            args.debug)

@@ -31,11 +31,9 @@ import torch
 from mmselfemd import __version__
 from mmselfemd.apis import sha256_file
 from mmselfemd.utils.checkpoint_compat import (
-    UnsafeCheckpointError,
     load_checkpoint_safe,
 )
 from mmselfemd.utils.user_errors import (
-    USER_ERRORS,
     add_debug_argument,
     run_cli,
 )
@@ -233,7 +231,7 @@ def main(argv: Optional[list] = None) -> None:
     """Entry point; input errors end with one paragraph and exit 1."""
     args = parse_args(argv)
     run_cli(lambda: publish(args), 'tools/misc/publish_model.py',
-            USER_ERRORS + (UnsafeCheckpointError, ), argv)
+            args.debug)
 
 
 if __name__ == '__main__':

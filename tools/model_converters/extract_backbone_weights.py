@@ -29,14 +29,7 @@ import torch
 
 from mmselfemd.utils import load_checkpoint_safe
 from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
-from mmselfemd.utils.user_errors import (
-    USER_ERRORS,
-    add_debug_argument,
-    run_cli,
-)
-
-# What a converter reports as one paragraph (see run_converter).
-CONVERTER_ERRORS = USER_ERRORS + (UnsafeCheckpointError, )
+from mmselfemd.utils.user_errors import add_debug_argument, run_cli
 
 BACKBONE_PREFIX = 'backbone.'
 # Plain meta entries copied from the source checkpoint.
@@ -154,20 +147,26 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_converter(main, path: str) -> None:
-    """Run a converter's ``main``: bad input ends in one paragraph.
+def run_converter(run, parse, path: str) -> None:
+    """A converter's command line: bad input ends in one paragraph.
 
     Args:
-        main (callable): The converter's entry point.
+        run (callable): The conversion, given the parsed arguments.
+        parse (callable): The converter's ``parse_args``.
         path (str): The converter file (``__file__``), named in the report.
     """
-    run_cli(main, f'tools/model_converters/{osp.basename(path)}',
-            CONVERTER_ERRORS)
+    args = parse()
+    run_cli(lambda: run(args), f'tools/model_converters/{osp.basename(path)}',
+            args.debug)
 
 
 def main(argv: Optional[list] = None) -> None:
-    """Entry point."""
-    args = parse_args(argv)
+    """Entry point (errors raise; the command line reports them)."""
+    run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Extract the backbone of ``args.src`` into ``args.dst``."""
     ckpt = load_checkpoint_file(args.src)
     backbone, meta = extract_backbone(ckpt, args.src)
     out = dict(
@@ -181,4 +180,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == '__main__':
-    run_converter(main, __file__)
+    run_converter(run, parse_args, __file__)

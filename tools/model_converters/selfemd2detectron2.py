@@ -91,8 +91,12 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[list] = None) -> None:
-    """Entry point."""
-    args = parse_args(argv)
+    """Entry point (errors raise; the command line reports them)."""
+    run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Convert ``args.src`` into ``args.dst``."""
     if not args.dst.endswith('.pkl'):
         raise ValueError(f'DST must end with .pkl (detectron2 reads .pkl '
                          f'files as pickles), got "{args.dst}"')
@@ -106,4 +110,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == '__main__':
-    run_converter(main, __file__)
+    run_converter(run, parse_args, __file__)

@@ -113,8 +113,12 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[list] = None) -> None:
-    """Entry point."""
-    args = parse_args(argv)
+    """Entry point (errors raise; the command line reports them)."""
+    run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> None:
+    """Convert ``args.src`` into ``args.dst``."""
     state_dict = convert(load_checkpoint_file(args.src), args.src)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(state_dict, args.dst)
@@ -123,4 +127,4 @@ def main(argv: Optional[list] = None) -> None:
 
 
 if __name__ == '__main__':
-    run_converter(main, __file__)
+    run_converter(run, parse_args, __file__)
