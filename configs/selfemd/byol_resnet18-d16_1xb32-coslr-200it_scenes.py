@@ -9,47 +9,20 @@
 # [-4, 4]).
 _base_ = './selfemd_resnet18-d16_1xb32-coslr-200it_scenes.py'
 
+# mmpretrain's BYOL assembled from the Self-EMD recipe's own pieces, so the
+# widths are written once (in the Self-EMD configs): the same backbone, its
+# global branch's projector as BYOL's neck and its predictor as BYOL's, with
+# mmpretrain's loss (-cos) instead of our 2 - 2 cos scale.
 model = dict(
     _delete_=True,
     type='BYOL',
-    base_momentum=0.01,
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        stem_channels=32,
-        base_channels=32,
-        strides=(1, 2, 2, 1),
-        dilations=(1, 1, 1, 2),
-        out_indices=(3, ),
-        norm_cfg=dict(type='BN'),
-        zero_init_residual=False),
-    neck=dict(
-        type='NonLinearNeck',
-        in_channels=256,
-        hid_channels=1024,
-        out_channels=256,
-        num_layers=2,
-        with_bias=True,
-        with_last_bn=False,
-        with_avg_pool=True,
-        norm_cfg=dict(type='BN1d')),
+    base_momentum=_base_.model.base_momentum,
+    data_preprocessor=_base_.model.data_preprocessor,
+    backbone=_base_.model.backbone,
+    neck=_base_.model.global_neck,
     head=dict(
         type='LatentPredictHead',
-        predictor=dict(
-            type='NonLinearNeck',
-            in_channels=256,
-            hid_channels=1024,
-            out_channels=256,
-            num_layers=2,
-            with_bias=True,
-            with_last_bn=False,
-            with_avg_pool=False,
-            norm_cfg=dict(type='BN1d')),
+        predictor=_base_.model.global_head.predictor,
         loss=dict(type='CosineSimilarityLoss')))
 
 train_pipeline = [

@@ -3,8 +3,12 @@
 # registry, so they build under scope mmselfemd without a prefix.
 import mmpretrain.datasets  # noqa: F401
 
-from .coco_unlabeled import IMG_EXTENSIONS, CocoUnlabeledDataset
+from .coco_unlabeled import CocoUnlabeledDataset
 from .epoch_worker_init_fn import epoch_worker_init_fn
+from .list_images import IMG_EXTENSIONS, list_images
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['CocoUnlabeledDataset', 'IMG_EXTENSIONS', 'epoch_worker_init_fn']
+__all__ = [
+    'CocoUnlabeledDataset', 'IMG_EXTENSIONS', 'epoch_worker_init_fn',
+    'list_images'
+]

@@ -1,7 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 import json
 import logging
-import os
 import os.path as osp
 import re
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -12,8 +11,8 @@ from mmengine.logging import print_log
 
 from mmselfemd.registry import DATASETS
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
-                  '.ppm', '.pgm', '.gif')
+from .list_images import list_images
+
 SOURCE_TYPES = ('coco_json', 'folder', 'list')
 
 
@@ -281,39 +280,14 @@ class CocoUnlabeledDataset(BaseDataset):
     @staticmethod
     def _load_folder(src: dict, backend_args) -> List[dict]:
         folder = src['path']
-        recursive = src.get('recursive', True)
-        if '://' not in folder:
-            if not osp.isdir(folder):
-                raise FileNotFoundError(
-                    f'CocoUnlabeledDataset: image folder "{folder}" does not '
-                    'exist (check data_root and the folder path)')
-            names = []
-            if recursive:
-                for dirpath, dirnames, filenames in os.walk(
-                        folder, followlinks=True):
-                    dirnames.sort()
-                    rel = osp.relpath(dirpath, folder)
-                    for fn in filenames:
-                        if fn.lower().endswith(IMG_EXTENSIONS):
-                            names.append(fn if rel == '.' else osp.join(
-                                rel, fn))
-            else:
-                names = [
-                    fn for fn in os.listdir(folder)
-                    if fn.lower().endswith(IMG_EXTENSIONS)
-                    and osp.isfile(osp.join(folder, fn))
-                ]
-        else:
-            names = list(
-                fileio.list_dir_or_file(
-                    folder,
-                    list_dir=False,
-                    suffix=IMG_EXTENSIONS,
-                    recursive=recursive,
-                    backend_args=backend_args))
-            names = [n for n in names if n.lower().endswith(IMG_EXTENSIONS)]
-        names.sort()
-        return [dict(img_path=_join(folder, n)) for n in names]
+        if '://' not in folder and not osp.isdir(folder):
+            raise FileNotFoundError(
+                f'CocoUnlabeledDataset: image folder "{folder}" does not '
+                'exist (check data_root and the folder path)')
+        return [
+            dict(img_path=p) for p in list_images(
+                folder, src.get('recursive', True), backend_args)
+        ]
 
     def load_data_list(self) -> List[dict]:
         """Read all sources, de-duplicate, keep order.
@@ -328,13 +302,16 @@ class CocoUnlabeledDataset(BaseDataset):
             list=self._load_list)
         first: Dict[str, str] = {}  # real path -> first listed path
         real_dirs: Dict[str, str] = {}
-        duplicates = []
+        num_duplicates, examples = 0, []  # the count and 3 to show
         data_list = []
         for src in self._source_list():
             for info in loaders[src['type']](src, self.backend_args):
                 key = _real_path(info['img_path'], real_dirs)
                 if key in first:
-                    duplicates.append((info['img_path'], first[key]))
+                    num_duplicates += 1
+                    if len(examples) < 3:
+                        examples.append(
+                            f'"{info["img_path"]}" is "{first[key]}"')
                     continue
                 first[key] = info['img_path']
                 info = {k: v for k, v in info.items() if v is not None}
@@ -343,13 +320,12 @@ class CocoUnlabeledDataset(BaseDataset):
             raise ValueError(
                 f'CocoUnlabeledDataset: no images found in '
                 f'{self._source_list()} (data_root="{self.data_root}")')
-        if duplicates:
-            examples = '; '.join(f'"{dup}" is "{orig}"'
-                                 for dup, orig in duplicates[:3])
+        if num_duplicates:
             print_log(
-                f'CocoUnlabeledDataset: dropped {len(duplicates)} duplicate '
+                f'CocoUnlabeledDataset: dropped {num_duplicates} duplicate '
                 f'entries (files listed more than once, compared by real '
-                f'path), kept {len(data_list)} images; e.g. {examples}.',
+                f'path), kept {len(data_list)} images; e.g. '
+                f'{"; ".join(examples)}.',
                 logger='current',
                 level=logging.WARNING)
         return data_list

@@ -1,6 +1,7 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """A cheap detection probe: a linear classifier on frozen RoI features."""
-import json
+import contextlib
+import io
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -8,6 +9,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
+from pycocotools.coco import COCO
 from torchvision.ops import box_iou, roi_align
 
 from mmselfemd.models.utils.node_cosine import node_cosine
@@ -19,37 +21,28 @@ _STD = (58.395, 57.12, 57.375)
 
 def _load_split(ann_file: str, img_prefix: str, max_images: Optional[int]
                 ) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-    """(image path, boxes xyxy, 0-based labels) of a COCO box file."""
+    """(image path, boxes xyxy, 0-based labels) of a COCO box file, read
+    with pycocotools; crowd boxes and images without boxes are left out."""
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'probe annotation file "{ann_file}" not '
                                 'found')
-    with open(ann_file) as f:
-        coco = json.load(f)
+    with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints
+        coco = COCO(ann_file)
     for key in ('images', 'annotations', 'categories'):
-        if key not in coco:
+        if key not in coco.dataset:
             raise KeyError(f'probe annotation file "{ann_file}" has no '
                            f'"{key}" list (a COCO box file is expected)')
-    cat_index = {
-        c['id']: i
-        for i, c in enumerate(sorted(coco['categories'],
-                                     key=lambda c: c['id']))
-    }
-    anns: Dict[int, list] = {}
-    for ann in coco['annotations']:
-        if ann.get('iscrowd', 0):
-            continue
-        anns.setdefault(ann['image_id'], []).append(ann)
+    cat_index = {c: i for i, c in enumerate(sorted(coco.getCatIds()))}
     items = []
-    for img in sorted(coco['images'], key=lambda im: im['id']):
-        objs = anns.get(img['id'], [])
+    for img_id in sorted(coco.getImgIds()):
+        objs = [a for a in coco.imgToAnns[img_id] if not a.get('iscrowd')]
         if not objs:
             continue
-        boxes = np.array([[a['bbox'][0], a['bbox'][1],
-                           a['bbox'][0] + a['bbox'][2],
-                           a['bbox'][1] + a['bbox'][3]] for a in objs],
-                         np.float32)
+        x, y, w, h = np.array([a['bbox'] for a in objs], np.float32).T
+        boxes = np.stack([x, y, x + w, y + h], axis=1)
         labels = np.array([cat_index[a['category_id']] for a in objs],
                           np.int64)
+        img = coco.loadImgs(img_id)[0]
         items.append((osp.join(img_prefix, img['file_name']), boxes, labels))
         if max_images is not None and len(items) == max_images:
             break

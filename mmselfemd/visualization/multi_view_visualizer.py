@@ -8,7 +8,7 @@ Every view has its own colour, used for its box on the source image and
 for the frame of its picture.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import mmcv
 import numpy as np
@@ -30,18 +30,15 @@ class Panel:
     """Where a picture lies on the drawn canvas.
 
     Attributes:
-        kind (str): ``'source'`` (the source image of row ``row``) or
-            ``'view'``.
-        row (int): Row, i.e. the large view the row is about.
-        view (int): The view shown (for a source panel: the row's large
-            view).
+        kind (str): ``'source'`` (the source image of a row) or ``'view'``.
+        view (int): The view shown; for a source panel, the large view the
+            row is about.
         box (tuple[int, int, int, int]): ``x1, y1, x2, y2`` on the canvas.
         scale (float): Canvas pixels per source pixel (source panels) or
             per view pixel (view panels).
     """
 
     kind: str
-    row: int
     view: int
     box: Tuple[int, int, int, int]
     scale: float
@@ -117,7 +114,7 @@ class MultiViewVisualizer(Visualizer):
                     for i in members
             ]:
                 h, w = img.shape[:2]
-                panels.append(Panel(kind, k, idx, (x, y1, x + w, y1 + h),
+                panels.append(Panel(kind, idx, (x, y1, x + w, y1 + h),
                                     scale))
                 pictures.append(img)
                 x += w + m
@@ -238,40 +235,3 @@ class MultiViewVisualizer(Visualizer):
             vertical_alignments=['top'] + ['center'] * len(children),
             horizontal_alignments=['left'] + ['center'] * len(children),
             bboxes=badge)
-
-    def add_datasample(self,
-                       name: str,
-                       image: np.ndarray,
-                       data_sample=None,
-                       views: Optional[Sequence[np.ndarray]] = None,
-                       grid_sizes: Sequence[int] = (),
-                       out_file: Optional[str] = None,
-                       step: int = 0,
-                       **kwargs) -> np.ndarray:
-        """Draw a packed sample; save it to ``out_file`` or the backends.
-
-        Args:
-            name (str): Image name for the vis backends.
-            image (np.ndarray): RGB source image (frame of the boxes).
-            data_sample (DataSample): Packed sample with ``crop_boxes``,
-                ``flips`` and ``parent``.
-            views (Sequence[np.ndarray]): The RGB views.
-            grid_sizes (Sequence[int]): Spatial-pyramid levels.
-            out_file (str, optional): Write the picture here (PNG/JPEG)
-                instead of to the vis backends.
-            step (int): Global step for the backends. Defaults to 0.
-
-        Returns:
-            np.ndarray: The drawn RGB image.
-        """
-        if data_sample is None or views is None:
-            raise ValueError('add_datasample needs the data_sample and views')
-        drawn, _ = self.draw_multi_view(
-            image, views,
-            np.asarray(data_sample.crop_boxes), np.asarray(data_sample.flips),
-            np.asarray(data_sample.parent), grid_sizes)
-        if out_file is not None:
-            mmcv.imwrite(drawn[..., ::-1], out_file)
-        else:
-            self.add_image(name, drawn, step)
-        return drawn

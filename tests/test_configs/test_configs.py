@@ -133,3 +133,22 @@ def test_study_chosen_defaults_are_what_configs_use():
                                                                         False)
     assert num_views('selfemd_resnet50_8xb32-spc-coslr-800e_coco.py') == (2,
                                                                           True)
+
+
+def test_study_byol_is_built_from_the_selfemd_recipe():
+    """The study's BYOL baseline takes its backbone, projector and
+    predictor from the Self-EMD recipe (widths written once), with
+    mmpretrain's own loss."""
+    sel = osp.join(ROOT, 'configs', 'selfemd')
+    emd = Config.fromfile(
+        osp.join(sel, 'selfemd_resnet18-d16_1xb32-coslr-200it_scenes.py'))
+    byol = Config.fromfile(
+        osp.join(sel, 'byol_resnet18-d16_1xb32-coslr-200it_scenes.py'))
+    assert byol.model.type == 'BYOL'
+    assert byol.model.backbone == emd.model.backbone
+    assert byol.model.neck == emd.model.global_neck
+    assert byol.model.head.predictor == emd.model.global_head.predictor
+    assert byol.model.head.loss == dict(type='CosineSimilarityLoss')
+    assert byol.model.base_momentum == emd.model.base_momentum
+    mv = byol.train_dataloader.dataset.pipeline[1]
+    assert mv.num_views == [1, 1] and 'small_view_crop' not in mv

@@ -53,15 +53,14 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def list_images(paths: List[str]) -> List[str]:
-    """Image files among ``paths``; folders are listed (sorted, flat)."""
-    from mmselfemd.datasets import IMG_EXTENSIONS
+def image_files(paths: List[str]) -> List[str]:
+    """Image files among ``paths``; a folder gives its images (sorted, not
+    recursive), as ``CocoUnlabeledDataset`` lists a folder."""
+    from mmselfemd.datasets import IMG_EXTENSIONS, list_images
     files = []
     for path in paths:
         if osp.isdir(path):
-            files += sorted(
-                osp.join(path, f) for f in os.listdir(path)
-                if f.lower().endswith(tuple(IMG_EXTENSIONS)))
+            files += list_images(path, recursive=False)
         elif osp.isfile(path):
             files.append(path)
         else:
@@ -95,7 +94,7 @@ def browse(args: argparse.Namespace) -> List[str]:
     dataset_cfg = cfg.train_dataloader.dataset
     pipeline = Compose(dataset_cfg.pipeline)
     if args.images:
-        infos = [dict(img_path=p) for p in list_images(args.images)]
+        infos = [dict(img_path=p) for p in image_files(args.images)]
     else:
         dataset = DATASETS.build(dataset_cfg)
         infos = [
