@@ -54,11 +54,11 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-from benchmark_utils import make_coco_size_jpegs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 
+from mmselfemd.benchmarks import make_coco_size_jpegs
 from mmselfemd.datasets import CocoUnlabeledDataset
 from mmselfemd.registry import TRANSFORMS
 

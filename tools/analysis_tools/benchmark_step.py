@@ -30,20 +30,18 @@ import json
 import os
 import platform
 import statistics
-from typing import Dict, List, Optional
 
 import torch
-from benchmark_utils import (
-    SELFEMD_MODEL_CFG,
-    build_model,
-    build_optim,
-    load_model_cfgs,
-    make_batch,
-    mmpretrain_byol_cfg,
-    time_step,
-)
-from mmengine.logging import MessageHub, MMLogger
+from mmengine.logging import MMLogger
 
+from mmselfemd.benchmarks import (
+    build_optim,
+    build_step_models,
+    make_batch,
+    measure_steps,
+    mmpretrain_byol_cfg,
+    set_max_iters,
+)
 from mmselfemd.utils import register_all_modules
 
 
@@ -80,17 +78,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def build_models(depth: int,
-                 with_global: bool,
-                 device: torch.device,
-                 spatial_hid: Optional[int] = None
-                 ) -> Dict[str, torch.nn.Module]:
-    """Self-EMD (our config) and BYOL (mmpretrain's own recipe)."""
-    cfgs = load_model_cfgs(SELFEMD_MODEL_CFG, mmpretrain_byol_cfg(), depth,
-                           with_global, spatial_hid)
-    return {name: build_model(cfg, device) for name, cfg in cfgs.items()}
-
-
 def main() -> None:
     args = parse_args()
     # Quiet: weight-init reports and "requires_grad=False" notes.
@@ -108,40 +95,26 @@ def main() -> None:
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True
 
-    total = args.warmup + args.repeats + 1
     # CosineEMA reads max_iters from the current MessageHub.
-    MessageHub.get_instance('benchmark_step').update_info('max_iters', total)
-    models = build_models(args.depth, not args.no_global, device,
-                          args.spatial_hid)
+    set_max_iters(args.warmup + args.repeats + 1, 'benchmark_step')
+    models = build_step_models(device, args.depth, mmpretrain_byol_cfg(),
+                               not args.no_global, args.spatial_hid)
     optims = {
         name: build_optim(m, dtype='float16' if args.amp else None)
         for name, m in models.items()
     }
     sizes = [args.img_size] * 2 + [args.small_size] * args.small_views
-    data = {
-        'Self-EMD': make_batch(args.batch_size, sizes, args.seed),
-    }
-    byol_data = dict(data['Self-EMD'])
-    byol_data['inputs'] = byol_data['inputs'][:2]
-    data['BYOL'] = byol_data
+    batch = make_batch(args.batch_size, sizes, args.seed)
+    # BYOL takes the first two views only
+    data = {'Self-EMD': batch,
+            'BYOL': dict(batch, inputs=batch['inputs'][:2])}
 
-    def step_fn(name):
-        return lambda: models[name].train_step(data[name], optims[name])
-
-    for _ in range(args.warmup):
-        for name in models:
-            step_fn(name)()
+    measure_steps(models, optims, data, device, args.warmup, 0)
     # Other processes skew CPU timings: record the load around the runs.
     load_start = os.getloadavg()[0]
-    times: Dict[str, List[float]] = {name: [] for name in models}
-    cpu_times: Dict[str, List[float]] = {name: [] for name in models}
-    order = list(models)
-    for r in range(args.repeats):
-        for name in (order if r % 2 == 0 else order[::-1]):
-            wall, cpu = time_step(step_fn(name), device)
-            times[name].append(wall)
-            cpu_times[name].append(cpu)
-
+    res = measure_steps(models, optims, data, device, 0, args.repeats)
+    times = {name: r['wall_s'] for name, r in res.items()}
+    cpu_times = {name: r['cpu_s'] for name, r in res.items()}
     load_end = os.getloadavg()[0]
     med = {name: statistics.median(t) for name, t in times.items()}
     ratio = med['Self-EMD'] / med['BYOL']
