@@ -1,9 +1,9 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 # The demo's pretraining (tools/run_demo.py): Self-EMD on a ResNet-18 over
 # the generated demo scenes (224 px), in minutes on a CPU. Same model, loss
-# and views as the default recipe (two large views, no small views, eps 0.05
-# with 30 Sinkhorn iterations: the defaults chosen by the transfer study,
-# docs/en/study.md), scaled down: 128 px large views (4x4 C5 nodes),
+# and views as the default recipe (two large views, no small views, eps 0.1
+# relative to the centred cost's spread with 30 Sinkhorn iterations:
+# docs/en/model.md), scaled down: 128 px large views (4x4 C5 nodes),
 # narrower projector/predictor, BN, batch 32, LARS + cosine over 100
 # iterations (about 2 minutes on 2 CPU cores).
 _base_ = [

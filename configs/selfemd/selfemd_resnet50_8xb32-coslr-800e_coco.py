@@ -2,9 +2,9 @@
 # Self-EMD default recipe: ResNet-50, COCO train2017 (no labels), 8 GPUs x
 # 32 images, LARS + cosine, 800 epochs (the peers' COCO setting: DenseCL,
 # ORL, SlotCon). Two 224 px views, no small views (the SPC ablation config
-# adds them), eps 0.05 with 30 Sinkhorn iterations: the defaults chosen
-# by the transfer study (docs/en/study.md). Paper facts vs our choices:
-# docs/en/model.md.
+# adds them), eps 0.1 relative to the centred cost's spread with 30 Sinkhorn
+# iterations (docs/en/emd.md, docs/en/study.md). Paper facts vs our
+# choices: docs/en/model.md.
 _base_ = [
     '../_base_/models/selfemd_resnet50.py',
     '../_base_/datasets/coco_selfemd.py',
