@@ -16,15 +16,9 @@ Examples::
 import argparse
 import os.path as osp
 import sys
-from multiprocessing import Pool
-
-from mmengine.utils import ProgressBar
 
 from mmselfemd.datasets import CocoUnlabeledDataset
-from mmselfemd.datasets.transforms import (
-    UnreadableImageError,
-    decode_image_robust,
-)
+from mmselfemd.datasets.unreadable_images import find_unreadable_images
 
 # (image folder, image-info JSON candidates in order of preference)
 COCO_SPLITS = [
@@ -102,16 +96,6 @@ def dataset_config(root, found):
     return '\n'.join(lines)
 
 
-def _check(path):
-    try:
-        with open(path, 'rb') as f:
-            buf = f.read()
-        decode_image_robust(buf)
-        return path, None
-    except (OSError, UnreadableImageError) as e:
-        return path, f'{type(e).__name__}: {e}'
-
-
 def main(argv=None):
     args = parse_args(argv)
     root = args.root
@@ -149,21 +133,9 @@ def main(argv=None):
     print(f'total: {len(all_paths)} distinct images')
 
     if args.decode:
-        bad = []
-        progress = ProgressBar(len(all_paths))
-        with Pool(max(args.workers, 1)) as pool:
-            for path, err in pool.imap_unordered(
-                    _check, all_paths, chunksize=64):
-                if err is not None:
-                    bad.append((path, err))
-                progress.update()
-        print(f'\nunreadable: {len(bad)} of {len(all_paths)}')
-        for path, err in sorted(bad)[:50]:
-            print(f'  {path}: {err}')
-        if args.bad_list:
-            with open(args.bad_list, 'w') as f:
-                f.writelines(f'{p}\n' for p, _ in sorted(bad))
-            print(f'unreadable files written to {args.bad_list}')
+        # one line per 10 % (or minute) when stdout is not a terminal
+        find_unreadable_images(all_paths, workers=args.workers,
+                               bad_list=args.bad_list)
     if args.print_config:
         what = 'image folder' if args.folder else 'layout found'
         print(f'\n# dataset config for the {what}:')
