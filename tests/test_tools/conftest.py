@@ -208,3 +208,17 @@ def tiny_selfemd_run(tmp_path_factory, scenes_root) -> dict:  # noqa: F811
         scalars=osp.join(work_dir, run, 'vis_data', 'scalars.json'),
         tensorboard=with_tb)
 
+
+# --- a PASCAL VOC tree of generated scenes (issue 17) ---
+
+
+@pytest.fixture(scope='session')
+def voc_root(tmp_path_factory) -> str:
+    """A VOCdevkit of generated 128 px scenes (mmselfemd.utils.demo_voc):
+    VOC2007 trainval 4 and test 3 images, VOC2012 trainval 3. Returns the
+    folder that holds ``VOCdevkit/``; tests that change the tree copy it
+    first."""
+    from mmselfemd.utils.demo_voc import make_demo_voc
+    root = str(tmp_path_factory.mktemp('voc'))
+    make_demo_voc(root)
+    return root

@@ -12,6 +12,8 @@ Examples::
     python tools/misc/check_coco_folder.py data/coco --print-config
     # any folder of images
     python tools/misc/check_coco_folder.py /path/to/photos --folder
+    # a VOCdevkit tree is checked as tools/misc/check_voc_folder.py does
+    python tools/misc/check_coco_folder.py data/VOCdevkit
 """
 import argparse
 import os.path as osp
@@ -19,6 +21,7 @@ import sys
 
 from mmselfemd.datasets import CocoUnlabeledDataset
 from mmselfemd.datasets.unreadable_images import find_unreadable_images
+from mmselfemd.datasets.voc_devkit_check import find_devkit
 
 # (image folder, image-info JSON candidates in order of preference)
 COCO_SPLITS = [
@@ -96,6 +99,21 @@ def dataset_config(root, found):
     return '\n'.join(lines)
 
 
+def check_voc_tree(args) -> int:
+    """Check a VOCdevkit tree with check_voc_folder.py (same options)."""
+    from check_voc_folder import main as check_voc  # tools/misc/
+    print(f'"{args.root}" is a VOCdevkit tree: checking it as '
+          'tools/misc/check_voc_folder.py does.')
+    argv = [args.root]
+    if args.decode:
+        argv += ['--decode', '--workers', str(args.workers)]
+    if args.bad_list:
+        argv += ['--bad-list', args.bad_list]
+    if args.print_config:
+        argv.append('--print-config')
+    return check_voc(argv)
+
+
 def main(argv=None):
     args = parse_args(argv)
     root = args.root
@@ -105,6 +123,8 @@ def main(argv=None):
             data_root=root, check_files=0, lazy_init=True))]
     else:
         found = find_coco_sources(root)
+        if not found and find_devkit(root):
+            return check_voc_tree(args)
         if not found:
             sys.exit(f'No train2017/ or unlabeled2017/ folder under "{root}"; '
                      'use --folder for a plain image folder.')
@@ -143,4 +163,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
