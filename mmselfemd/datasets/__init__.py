@@ -6,5 +6,11 @@ import mmpretrain.datasets  # noqa: F401
 from .coco_unlabeled import IMG_EXTENSIONS, CocoUnlabeledDataset
 from .epoch_worker_init_fn import epoch_worker_init_fn
 from .transforms import *  # noqa: F401,F403
+from .unreadable_images import check_image_file, find_unreadable_images
+from .voc_devkit_check import VOCCheckResult, check_voc_devkit, find_devkit
 
-__all__ = ['CocoUnlabeledDataset', 'IMG_EXTENSIONS', 'epoch_worker_init_fn']
+__all__ = [
+    'CocoUnlabeledDataset', 'IMG_EXTENSIONS', 'epoch_worker_init_fn',
+    'check_image_file', 'find_unreadable_images', 'VOCCheckResult',
+    'check_voc_devkit', 'find_devkit'
+]
