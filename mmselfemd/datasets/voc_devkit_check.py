@@ -48,8 +48,9 @@ PROBLEM_KINDS: Dict[str, str] = OrderedDict(
     unreadable_images=('Training stops when it reaches one of these.'),
     size_mismatch=(
         'mmdet takes the image size from the XML (aspect-ratio grouping, '
-        'the min_size filter) but the boxes are drawn on the real image: '
-        'fix the XML or the image.'),
+        'the min_size filter) while the pipeline resizes the real image, '
+        'so one of the two is wrong and the boxes may not match the '
+        'picture: fix the XML or the image.'),
     unknown_classes=(
         'VOCDataset silently drops these objects: the detector never sees '
         'them. Fix the names, or give a config whose classes include '

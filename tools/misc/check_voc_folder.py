@@ -11,8 +11,9 @@ Examples::
     python tools/misc/check_voc_folder.py data/VOCdevkit
     # also decode every JPEG (2 processes), list unreadable ones
     python tools/misc/check_voc_folder.py data/VOCdevkit --decode --workers 2
-    # print a config that reads the tree found, on top of a VOC config
-    python tools/misc/check_voc_folder.py /data/VOCdevkit --print-config
+    # a config that reads the tree found, on top of a VOC config
+    python tools/misc/check_voc_folder.py /data/VOCdevkit --print-config \\
+        | sed -n '/^# dataset config/,$p' > work_dirs/voc_here.py
 """
 import argparse
 import copy
@@ -104,8 +105,9 @@ def dataset_config(result: VOCCheckResult,
 
     Its training set concatenates the trainval splits found (each dataset
     entry copied from ``config``'s entry for that year, or its first one,
-    with ``data_root`` set to the tree found; a pipeline equal to the
-    config's ``train_pipeline`` is written as ``{{_base_.train_pipeline}}``);
+    with ``data_root`` set to the tree found, as an absolute path; a
+    pipeline equal to the config's ``train_pipeline`` is written as
+    ``{{_base_.train_pipeline}}``);
     validation and test read VOC2007 test when it was found. What was not
     found stays as in ``config``.
 
@@ -126,7 +128,7 @@ def dataset_config(result: VOCCheckResult,
         (', '.join(f'{y} {s}' for y, s in result.splits) or
          'no split file of the protocol'),
         f'_base_ = {osp.abspath(config)!r}',
-        f"data_root = {result.devkit.rstrip('/') + '/'!r}",
+        f"data_root = {osp.abspath(result.devkit) + '/'!r}",
     ]
     train = []
     for year, split in PROTOCOL_SPLITS:
@@ -182,14 +184,14 @@ def check(args: argparse.Namespace) -> int:
     paragraphs = result.paragraphs(args.max_names)
     for paragraph in paragraphs:
         print(f'{PROG}: error: {paragraph}', file=sys.stderr)
-    if args.print_config:
-        print(dataset_config(result, args.config, cfg))
     if paragraphs or bad:
         print(f'{len(paragraphs) + bool(bad)} kinds of fault found; fix '
-              'them before training (details above, on stderr).')
-        return 1
-    print('no fault found')
-    return 0
+              'them before training (details on stderr).')
+    else:
+        print('no fault found')
+    if args.print_config:  # last, so that it can be cut off as a file
+        print(dataset_config(result, args.config, cfg))
+    return 1 if paragraphs or bad else 0
 
 
 def main(argv=None) -> int:
