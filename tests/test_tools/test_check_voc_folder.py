@@ -211,6 +211,18 @@ def test_classes_of_the_check(voc_root):
     assert not check_voc_devkit(voc_root).problems
 
 
+def test_config_classes(tool):
+    """The classes a config's training datasets set; None (the 20 VOC
+    classes) for the VOC transfer configs, which set none."""
+    voc = dict(type='VOCDataset', metainfo=dict(classes=('cat', 'dog')))
+    cfg = Config(
+        dict(train_dataloader=dict(dataset=dict(
+            type='RepeatDataset',
+            dataset=dict(type='ConcatDataset', datasets=[voc])))))
+    assert tool.config_classes(cfg) == ('cat', 'dog')
+    assert tool.config_classes(Config.fromfile(tool.DEFAULT_CONFIG)) is None
+
+
 def test_check_coco_folder_recognises_voc(voc_root, capsys):
     coco_tool = load_tool('misc/check_coco_folder.py')
     assert coco_tool.main([osp.join(voc_root, 'VOCdevkit')]) == 0

@@ -25,9 +25,11 @@ and the checkpoint "do not match".
 
 A C4 detector (Faster R-CNN R50-C4) splits the ResNet: the stem and stages
 1-3 are ``model.backbone``, the 4th stage (res5) is the RoI head's shared
-head (``model.roi_head.shared_head``, mmdet's ``ResLayer``). The hook then
-checks the two together against the checkpoint, key for key, and has the
-shared head load res5 from the backbone's (verified) file.
+head (``model.roi_head.shared_head``, mmdet's ``ResLayer``). The C4 configs
+give the shared head the checkpoint :data:`SAME_AS_BACKBONE`; the hook then
+checks the two parts together against the backbone's checkpoint, key for
+key, and has the shared head load res5 from that (verified) file, so that
+the checkpoint is given once, as for an FPN detector.
 
 It is a hook (and not a check in ``tools/train.py``) so that every entry
 point that builds a runner from the config is covered: ``tools/train.py``,
