@@ -24,11 +24,10 @@ from mmselfemd.engine.hooks import (
 
 from .conftest import REPO, TOOLS, load_tool, tool_env
 from .test_baseline_transfer_configs import (
-    _Records,
     _torchvision_state_dict,
+    check_and_init,
 )
-from .test_transfer_configs import _build_detector, _hook
-from .test_transfer_configs import _load as _load_coco
+from .test_transfer_configs import _build_detector, _hook, _load
 
 VOC = osp.join(REPO, 'configs', 'benchmarks', 'mmdetection', 'voc')
 C4 = osp.join(VOC, 'faster-rcnn_r50-pre_c4-syncbn_8xb2-ms-24k_voc0712.py')
@@ -42,14 +41,6 @@ CONFIGS = sorted(glob.glob(osp.join(VOC, '*.py')))
 C4_CONFIGS = [C4, SCRATCH, SUP, BYOL]
 BASELINES = [SCRATCH, SUP, BYOL]
 DOC = osp.join(REPO, 'docs', 'en', 'detection_transfer.md')
-
-
-def _load(path: str) -> Config:
-    """Load a config with neither MMSELFEMD_PRETRAINED nor
-    MMSELFEMD_VOC_ROOT set."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv('MMSELFEMD_VOC_ROOT', raising=False)
-        return _load_coco(path)
 
 
 @pytest.fixture(scope='module')
@@ -207,19 +198,6 @@ def test_refuses_without_checkpoint(c4_cfg, c4_model):
         _hook(c4_cfg).check(c4_model)
 
 
-def _records(hook, model):
-    from mmengine.logging import MMLogger
-    records = _Records()
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(records)
-    try:
-        hook.check(model, logger=logger)
-        model.init_weights()
-    finally:
-        logger.removeHandler(records)
-    return '\n'.join(records.messages)
-
-
 def _assert_resnet_loaded(model, source, prefix):
     """Stem to res4 in the backbone and res5 in the shared head are the
     checkpoint's tensors; the extra norm after res5 keeps its init."""
@@ -239,7 +217,7 @@ def test_backbone_and_res5_load_from_the_checkpoint(c4_cfg, r50_checkpoint):
     the backbone; mmengine has nothing to warn about."""
     cfg = _with_checkpoint(c4_cfg, r50_checkpoint)
     model = _build_detector(cfg)
-    log = _records(_hook(cfg), model)
+    log = check_and_init(_hook(cfg), model)
     assert 'match ResNet + ResLayerExtraNorm (model.backbone + ' \
         'model.roi_head.shared_head, which loads res5 from the same file)' \
         in log
@@ -260,7 +238,7 @@ def test_extracted_backbone_res5_follows_prefix_none(c4_cfg, r50_checkpoint,
     extract.main([r50_checkpoint, dst])
     cfg = _with_checkpoint(c4_cfg, dst, prefix=None)
     model = _build_detector(cfg)
-    log = _records(_hook(cfg), model)
+    log = check_and_init(_hook(cfg), model)
     assert 'do not match' not in log
     source = torch.load(dst, weights_only=True)['state_dict']
     _assert_resnet_loaded(model, source, '')
@@ -276,7 +254,7 @@ def test_torchvision_file_on_c4(r50_checkpoint, tmp_path):
     assert cfg.model.backbone.init_cfg.prefix is None
     cfg.model.backbone.init_cfg.checkpoint = path
     model = _build_detector(cfg)
-    log = _records(_hook(cfg), model)
+    log = check_and_init(_hook(cfg), model)
     assert 'Its classifier head (fc.weight, fc.bias)' in log
     assert 'do not match' not in log
     _assert_resnet_loaded(model, source, '')
