@@ -6,6 +6,7 @@ from .checkpoint_compat import (
                                 make_checkpoint_portable,
                                 restore_message_hub,
 )
+from .progress import LineProgress, progress
 from .setup_env import register_all_modules
 from .user_errors import (
     USER_ERRORS,
@@ -18,5 +19,6 @@ __all__ = [
     'register_all_modules', 'allow_legacy_checkpoints',
     'load_checkpoint_safe', 'LEGACY_CHECKPOINT_GLOBALS',
     'make_checkpoint_portable', 'restore_message_hub', 'USER_ERRORS',
-    'add_debug_argument', 'describe_user_error', 'run_cli'
+    'add_debug_argument', 'describe_user_error', 'run_cli', 'LineProgress',
+    'progress'
 ]

@@ -8,6 +8,7 @@ ResNet), ``neck.*``, ``head.*`` and the EMA target ``target_net.module.*``.
 import importlib.util
 import os
 import os.path as osp
+import subprocess
 import sys
 from types import ModuleType
 
@@ -30,6 +31,17 @@ def load_tool(relpath: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_tool(relpath: str, *args: str,
+             timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``tools/RELPATH`` with ``args`` in a subprocess (output to pipes,
+    as in a log), with :func:`tool_env`; text output captured."""
+    return subprocess.run([sys.executable, osp.join(TOOLS, relpath), *args],
+                          env=tool_env(),
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
 
 
 def tool_env() -> dict:
@@ -195,3 +207,18 @@ def tiny_selfemd_run(tmp_path_factory, scenes_root) -> dict:  # noqa: F811
         config=config,
         scalars=osp.join(work_dir, run, 'vis_data', 'scalars.json'),
         tensorboard=with_tb)
+
+
+# --- a PASCAL VOC tree of generated scenes (issue 17) ---
+
+
+@pytest.fixture(scope='session')
+def voc_root(tmp_path_factory) -> str:
+    """A VOCdevkit of generated 128 px scenes (mmselfemd.utils.demo_voc):
+    VOC2007 trainval 4 and test 3 images, VOC2012 trainval 3. Returns the
+    folder that holds ``VOCdevkit/``; tests that change the tree copy it
+    first."""
+    from mmselfemd.utils.demo_voc import make_demo_voc
+    root = str(tmp_path_factory.mktemp('voc'))
+    make_demo_voc(root)
+    return root

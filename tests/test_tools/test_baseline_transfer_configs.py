@@ -123,6 +123,20 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def check_and_init(hook, model) -> str:
+    """Run the check hook, then ``init_weights()``; return what the
+    current MMLogger logged meanwhile (mmengine's load warnings too)."""
+    records = _Records()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(records)
+    try:
+        hook.check(model, logger=logger)
+        model.init_weights()
+    finally:
+        logger.removeHandler(records)
+    return '\n'.join(records.messages)
+
+
 def test_supervised_file_loads_without_its_classifier(torchvision_r50):
     """The hook accepts torchvision's layout (its only extra keys are the
     fc classifier, which the backbone lacks); init_weights() then loads
@@ -132,15 +146,7 @@ def test_supervised_file_loads_without_its_classifier(torchvision_r50):
     cfg.model.backbone.init_cfg.checkpoint = torchvision_r50
     model = _build_detector(cfg)
     hook = _hook(cfg)
-    records = _Records()
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(records)
-    try:
-        hook.check(model, logger=logger)
-        model.init_weights()
-    finally:
-        logger.removeHandler(records)
-    log = '\n'.join(records.messages)
+    log = check_and_init(hook, model)
     assert 'Its classifier head (fc.weight, fc.bias), which ResNet does ' \
         'not have, is not loaded.' in log
     assert f'load model from: {torchvision_r50}' in log  # mmengine loaded

@@ -1,12 +1,8 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """tools/misc/check_coco_folder.py: the printed config reads what it saw."""
-import os.path as osp
-import subprocess
-import sys
-
 from mmengine.config import Config
 
-from .conftest import TOOLS, tool_env
+from .conftest import run_tool
 
 
 def _printed_config(out: str, tmp_path) -> Config:
@@ -22,18 +18,14 @@ def test_folder_decode_print_config(image_dir, tmp_path):
     """--folder --decode --print-config prints a config that loads the
     same images."""
     from mmselfemd.datasets import CocoUnlabeledDataset
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(TOOLS, 'misc', 'check_coco_folder.py'), image_dir,
-        '--folder', '--decode', '--print-config'
-    ],
-                          env=tool_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=120)
+    proc = run_tool('misc/check_coco_folder.py', image_dir, '--folder',
+                    '--decode', '--print-config')
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert 'unreadable: 0 of 8' in out
+    # stdout is a pipe: whole progress lines, not ProgressBar redraws
+    assert '\r' not in out
+    assert 'decode: 8/8 (100%)' in out
     assert '# dataset config for the image folder:' in out
     cfg = _printed_config(out, tmp_path)
     dataset_cfg = cfg.train_dataloader.dataset.to_dict()

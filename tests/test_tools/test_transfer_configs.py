@@ -59,9 +59,11 @@ def _hook(cfg: Config) -> PretrainedBackboneCheckHook:
 
 
 def _load(path: str) -> Config:
-    """Load a config as if MMSELFEMD_PRETRAINED were not set."""
+    """Load a config as if MMSELFEMD_PRETRAINED (and MMSELFEMD_VOC_ROOT)
+    were not set."""
     with mock.patch.dict(os.environ):
         os.environ.pop('MMSELFEMD_PRETRAINED', None)
+        os.environ.pop('MMSELFEMD_VOC_ROOT', None)
         return Config.fromfile(path)
 
 

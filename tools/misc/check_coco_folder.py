@@ -12,19 +12,16 @@ Examples::
     python tools/misc/check_coco_folder.py data/coco --print-config
     # any folder of images
     python tools/misc/check_coco_folder.py /path/to/photos --folder
+    # a VOCdevkit tree is checked as tools/misc/check_voc_folder.py does
+    python tools/misc/check_coco_folder.py data/VOCdevkit
 """
 import argparse
 import os.path as osp
 import sys
-from multiprocessing import Pool
-
-from mmengine.utils import ProgressBar
 
 from mmselfemd.datasets import CocoUnlabeledDataset
-from mmselfemd.datasets.transforms import (
-    UnreadableImageError,
-    decode_image_robust,
-)
+from mmselfemd.datasets.unreadable_images import find_unreadable_images
+from mmselfemd.datasets.voc_devkit_check import find_devkit
 
 # (image folder, image-info JSON candidates in order of preference)
 COCO_SPLITS = [
@@ -102,14 +99,19 @@ def dataset_config(root, found):
     return '\n'.join(lines)
 
 
-def _check(path):
-    try:
-        with open(path, 'rb') as f:
-            buf = f.read()
-        decode_image_robust(buf)
-        return path, None
-    except (OSError, UnreadableImageError) as e:
-        return path, f'{type(e).__name__}: {e}'
+def check_voc_tree(args) -> int:
+    """Check a VOCdevkit tree with check_voc_folder.py (same options)."""
+    from check_voc_folder import main as check_voc  # tools/misc/
+    print(f'"{args.root}" is a VOCdevkit tree: checking it as '
+          'tools/misc/check_voc_folder.py does.')
+    argv = [args.root]
+    if args.decode:
+        argv += ['--decode', '--workers', str(args.workers)]
+    if args.bad_list:
+        argv += ['--bad-list', args.bad_list]
+    if args.print_config:
+        argv.append('--print-config')
+    return check_voc(argv)
 
 
 def main(argv=None):
@@ -121,6 +123,8 @@ def main(argv=None):
             data_root=root, check_files=0, lazy_init=True))]
     else:
         found = find_coco_sources(root)
+        if not found and find_devkit(root):
+            return check_voc_tree(args)
         if not found:
             sys.exit(f'No train2017/ or unlabeled2017/ folder under "{root}"; '
                      'use --folder for a plain image folder.')
@@ -149,21 +153,9 @@ def main(argv=None):
     print(f'total: {len(all_paths)} distinct images')
 
     if args.decode:
-        bad = []
-        progress = ProgressBar(len(all_paths))
-        with Pool(max(args.workers, 1)) as pool:
-            for path, err in pool.imap_unordered(
-                    _check, all_paths, chunksize=64):
-                if err is not None:
-                    bad.append((path, err))
-                progress.update()
-        print(f'\nunreadable: {len(bad)} of {len(all_paths)}')
-        for path, err in sorted(bad)[:50]:
-            print(f'  {path}: {err}')
-        if args.bad_list:
-            with open(args.bad_list, 'w') as f:
-                f.writelines(f'{p}\n' for p, _ in sorted(bad))
-            print(f'unreadable files written to {args.bad_list}')
+        # one line per 10 % (or minute) when stdout is not a terminal
+        find_unreadable_images(all_paths, workers=args.workers,
+                               bad_list=args.bad_list)
     if args.print_config:
         what = 'image folder' if args.folder else 'layout found'
         print(f'\n# dataset config for the {what}:')
@@ -171,4 +163,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -23,6 +23,14 @@ on the backbone's output features. mmengine's ``load_state_dict`` is then
 told to ignore exactly these keys, so that it does not warn that the model
 and the checkpoint "do not match".
 
+A C4 detector (Faster R-CNN R50-C4) splits the ResNet: the stem and stages
+1-3 are ``model.backbone``, the 4th stage (res5) is the RoI head's shared
+head (``model.roi_head.shared_head``, mmdet's ``ResLayer``). The C4 configs
+give the shared head the checkpoint :data:`SAME_AS_BACKBONE`; the hook then
+checks the two parts together against the backbone's checkpoint, key for
+key, and has the shared head load res5 from that (verified) file, so that
+the checkpoint is given once, as for an FPN detector.
+
 It is a hook (and not a check in ``tools/train.py``) so that every entry
 point that builds a runner from the config is covered: ``tools/train.py``,
 ``mim train mmdet``, MMDetection's own ``tools/train.py``.
@@ -54,6 +62,12 @@ from mmselfemd.utils.checkpoint_compat import (
 #: transfer configs. mmengine refuses an empty default, so the configs use
 #: this marker, which the hook reads as "no checkpoint was given".
 NO_CHECKPOINT = 'MMSELFEMD_PRETRAINED-is-not-set'
+
+#: ``checkpoint`` of ``model.roi_head.shared_head.init_cfg`` in the C4
+#: transfer configs: res5 is loaded from the file (and with the prefix) of
+#: the backbone's ``init_cfg``, which the hook copies there once checked.
+#: Without the hook mmengine cannot load it and stops.
+SAME_AS_BACKBONE = 'same-as-model.backbone.init_cfg'
 
 _HOW_TO_SET = (
     'Give the checkpoint with `--cfg-options '
@@ -135,7 +149,7 @@ def _describe_resnet(keys) -> str:
 CLASSIFIER_HEAD_KEYS = ('fc.weight', 'fc.bias')
 
 
-def _feature_width(backbone: nn.Module,
+def _feature_width(backbone: Optional[nn.Module],
                    expected: Dict[str, torch.Tensor]) -> Optional[int]:
     """Channels of the backbone's last stage (a classifier's input)."""
     feat_dim = getattr(backbone, 'feat_dim', None)
@@ -166,16 +180,20 @@ def _classifier_head(selected: Dict[str, torch.Tensor],
     return extra
 
 
-class _IgnoreUnexpectedKeys:
-    """A ``load_state_dict`` post-hook that drops ``keys`` (exact names)
-    from the unexpected keys, in place, as torch and mmengine allow."""
+class _IgnoreKeys:
+    """A ``load_state_dict`` post-hook that drops exact key names from the
+    unexpected and the missing keys, in place, as torch and mmengine
+    allow."""
 
-    def __init__(self, keys: List[str]) -> None:
-        self.keys = frozenset(keys)
+    def __init__(self, unexpected: List[str], missing: List[str]) -> None:
+        self.unexpected = frozenset(unexpected)
+        self.missing = frozenset(missing)
 
     def __call__(self, module: nn.Module, incompatible_keys) -> None:
-        unexpected = incompatible_keys.unexpected_keys
-        unexpected[:] = [k for k in unexpected if k not in self.keys]
+        for keys, ignored in ((incompatible_keys.unexpected_keys,
+                               self.unexpected),
+                              (incompatible_keys.missing_keys, self.missing)):
+            keys[:] = [k for k in keys if k not in ignored]
 
 
 def _examples(items: List[str], limit: int = 4) -> str:
@@ -184,9 +202,49 @@ def _examples(items: List[str], limit: int = 4) -> str:
     return shown + (f' and {more} more' if more > 0 else '')
 
 
+def split_shared_head_keys(shared_head: nn.Module
+                           ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Split a C4 shared head's state dict into ResNet-stage keys and others.
+
+    mmdet's ``ResLayer`` holds the stage as ``layer{stage + 1}``; what else
+    the head has (the ``norm`` after res5 of mmpretrain's
+    ``ResLayerExtraNorm``, MoCo's extra norm) is not part of a ResNet and
+    starts from its own initialisation.
+
+    Args:
+        shared_head (nn.Module): The shared head.
+
+    Returns:
+        tuple[dict, list[str]]: The stage's tensors by key, and the other
+        keys.
+    """
+    stage, new = {}, []
+    for key, value in shared_head.state_dict().items():
+        if re.match(r'layer\d+\.', key):
+            stage[key] = value
+        else:
+            new.append(key)
+    return stage, new
+
+
+def _merge_split_resnet(backbone: Dict[str, torch.Tensor],
+                        shared_head: Dict[str, torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+    """The state dict of a ResNet split into backbone and shared head."""
+    both = sorted(set(backbone) & set(shared_head))
+    if both:
+        raise PretrainedBackboneError(
+            'The backbone and `model.roi_head.shared_head` both have the '
+            f"keys {_examples(both)}: a C4 detector's backbone must stop "
+            "before the stage that its shared head holds (mmdet's C4 "
+            'configs: `num_stages=3` and `ResLayer(stage=3)`).')
+    return {**backbone, **shared_head}
+
+
 def check_backbone_checkpoint(backbone: nn.Module,
                               checkpoint: str,
-                              prefix: Optional[str] = 'backbone.'
+                              prefix: Optional[str] = 'backbone.',
+                              shared_head: Optional[nn.Module] = None
                               ) -> List[str]:
     """Check that ``checkpoint`` holds exactly ``backbone``'s weights.
 
@@ -205,6 +263,14 @@ def check_backbone_checkpoint(backbone: nn.Module,
         prefix (str, optional): Key prefix selected and stripped, as in
             ``init_cfg=dict(type='Pretrained', prefix=...)``.
             Defaults to ``'backbone.'``.
+        shared_head (nn.Module, optional): The RoI head's shared head of a
+            C4 detector (mmdet's ``ResLayer``, holding the last ResNet
+            stage as ``layer4``): its stage keys count as the backbone's, so
+            the checkpoint must hold both parts and nothing else (keys of
+            the head outside the stage, such as the extra norm of
+            ``ResLayerExtraNorm``, are not pretrained and not checked; see
+            :func:`split_shared_head_keys`). Defaults to None (the backbone
+            holds every stage).
 
     Returns:
         list[str]: The classifier-head keys (after ``prefix``) that the
@@ -232,7 +298,15 @@ def check_backbone_checkpoint(backbone: nn.Module,
     }
     selected = _select_keys(tensors, prefix)
     expected = backbone.state_dict()
-    expected_desc = (f'{len(expected)} {type(backbone).__name__} keys such '
+    model_name = type(backbone).__name__
+    width_from = backbone  # the module whose feat_dim a classifier reads
+    if shared_head is not None:
+        expected = _merge_split_resnet(expected,
+                                       split_shared_head_keys(shared_head)[0])
+        model_name += (f' + {type(shared_head).__name__} (model.backbone + '
+                       'model.roi_head.shared_head)')
+        width_from = None  # the backbone's feat_dim is res4's
+    expected_desc = (f'{len(expected)} {model_name} keys such '
                      f'as ' + _examples([
                          f'"{k}" {tuple(v.shape)}'
                          for k, v in expected.items()
@@ -255,7 +329,7 @@ def check_backbone_checkpoint(backbone: nn.Module,
 
     missing = [k for k in expected if k not in selected]
     head = _classifier_head(selected, expected,
-                            _feature_width(backbone, expected))
+                            _feature_width(width_from, expected))
     unexpected = [
         k for k in selected if k not in expected and k not in head
     ]
@@ -284,7 +358,7 @@ def check_backbone_checkpoint(backbone: nn.Module,
         raise PretrainedBackboneError(
             f'The pretrained checkpoint "{checkpoint}" (keys under prefix '
             f'"{prefix or ""}") does not match the configured backbone '
-            f'{type(backbone).__name__}:{layouts} ' + '; '.join(problems) +
+            f'{model_name}:{layouts} ' + '; '.join(problems) +
             f'. Expected {expected_desc}. The checkpoint was probably '
             'trained with another architecture (e.g. a ResNet-18 checkpoint '
             'for a ResNet-50 config): use the matching config or '
@@ -315,6 +389,12 @@ class PretrainedBackboneCheckHook(Hook):
       starts training (``before_train``), so ``init_weights()`` loads the
       backbone without mmengine's "do not match" warning.
 
+    For a C4 detector, whose res5 is ``model.roi_head.shared_head``, the
+    backbone and the shared head together must match the file, and the
+    shared head is pointed at the backbone's file (see
+    ``shared_head_attr``); each part ignores the other part's keys when it
+    loads the file.
+
     A remote ``PATH`` is downloaded into the mmselfemd cache (rank 0 first)
     by :func:`~mmselfemd.apis.download_checkpoint` with
     ``require_sha256=True``: its SHA-256 must be known (``-hash8`` file name
@@ -337,6 +417,15 @@ class PretrainedBackboneCheckHook(Hook):
             Defaults to False.
         backbone_attr (str): Attribute of the model holding the backbone.
             Defaults to ``'backbone'``.
+        shared_head_attr (str, optional): Dotted attribute path of a C4
+            detector's shared RoI head, which holds the last ResNet stage
+            (res5). When the model has a module there, it is checked with
+            the backbone as one ResNet, its ``init_cfg`` must be
+            ``Pretrained`` from :data:`SAME_AS_BACKBONE` (or the backbone's
+            own file and prefix) and is set to the backbone's checked
+            ``init_cfg``; with a random backbone it must not be pretrained.
+            Models without it (FPN detectors) are not affected.
+            Defaults to ``'roi_head.shared_head'``.
 
     Examples:
         >>> # in an mmdet-scoped config
@@ -352,13 +441,16 @@ class PretrainedBackboneCheckHook(Hook):
 
     def __init__(self,
                  allow_random_init: bool = False,
-                 backbone_attr: str = 'backbone') -> None:
+                 backbone_attr: str = 'backbone',
+                 shared_head_attr: Optional[str] = 'roi_head.shared_head'
+                 ) -> None:
         self.allow_random_init = allow_random_init
         self.backbone_attr = backbone_attr
-        # the backbone that passed (checked once per run), and the handle
-        # of its _IgnoreUnexpectedKeys post-hook (until before_train)
+        self.shared_head_attr = shared_head_attr
+        # the backbone that passed (checked once per run), and the handles
+        # of the _IgnoreKeys post-hooks (until before_train)
         self._passed: Optional[nn.Module] = None
-        self._ignore_handle = None
+        self._ignore_handles: List[object] = []
 
     def before_run(self, runner) -> None:
         """Check the backbone's ``init_cfg`` before a training run."""
@@ -374,13 +466,13 @@ class PretrainedBackboneCheckHook(Hook):
         ``Runner.train()`` calls ``before_train`` after ``init_weights()``
         and ``load_or_resume()``.
         """
-        if self._ignore_handle is not None:
-            self._ignore_handle.remove()
-            self._ignore_handle = None
+        for handle in self._ignore_handles:
+            handle.remove()
+        self._ignore_handles.clear()
 
     def check(self, model: nn.Module, logger=None) -> None:
-        """Check ``model``'s backbone init (once: a backbone that passed
-        is not checked again).
+        """Check ``model``'s backbone init (and its C4 shared head's), once:
+        a backbone that passed is not checked again.
 
         Args:
             model (nn.Module): The built model (wrappers are unwrapped).
@@ -399,8 +491,11 @@ class PretrainedBackboneCheckHook(Hook):
                 f'`model.{self.backbone_attr}`.')
         if backbone is self._passed:
             return
+        shared = self._shared_head(model)
         pretrained = _pretrained_cfgs(getattr(backbone, 'init_cfg', None))
         if not pretrained:
+            if shared is not None:
+                self._check_random_shared_head(shared)
             if self.allow_random_init:
                 if logger is not None:
                     logger.warning('The backbone is randomly initialised '
@@ -425,12 +520,14 @@ class PretrainedBackboneCheckHook(Hook):
                     'with `model.backbone.init_cfg.prefix=None`, the output '
                     'of tools/model_converters/extract_backbone_weights.py.')
             checkpoint = str(checkpoint)
+            if shared is not None:
+                self._check_shared_head_follows(shared, cfg)
             local = checkpoint
             if _REMOTE.match(checkpoint):
                 local = self._download(checkpoint)
             try:
                 head = check_backbone_checkpoint(backbone, local,
-                                                 cfg.get('prefix'))
+                                                 cfg.get('prefix'), shared)
             except PretrainedBackboneError as e:
                 if local == checkpoint:
                     raise
@@ -439,26 +536,102 @@ class PretrainedBackboneCheckHook(Hook):
                     'its SHA-256 verified.)') from e
             if local != checkpoint:
                 cfg['checkpoint'] = local  # init_weights loads this file
-            self._ignore_head(backbone, head)
+            checked, new = [backbone], []
+            if shared is not None:
+                # res5 from the same verified file, with the same prefix
+                shared.init_cfg = dict(cfg)
+                checked.append(shared)
+                # each part ignores the keys of the other part; the head's
+                # own layers (the extra norm) are not in the file
+                stage, new = split_shared_head_keys(shared)
+                self._ignore_keys(backbone, head + list(stage))
+                self._ignore_keys(shared, head + list(backbone.state_dict()),
+                                  missing=new)
+            else:
+                self._ignore_keys(backbone, head)
             if logger is not None:
+                names = ' + '.join(type(m).__name__ for m in checked)
                 where = ('' if local == checkpoint else
                          f', downloaded and verified as "{local}"')
                 ignored = ('' if not head else
                            f' Its classifier head ({", ".join(head)}), '
-                           f'which {type(backbone).__name__} does not have, '
-                           'is not loaded.')
+                           f'which {names} does not have, is not loaded.')
+                res5 = ('' if shared is None else
+                        f' (model.backbone + model.{self.shared_head_attr}, '
+                        'which loads res5 from the same file)')
+                fresh = ('' if not new else
+                         f" The shared head's own {_examples(new)}, not part "
+                         'of a ResNet, keep their initialisation.')
                 logger.info(
                     f'Pretrained backbone check passed: '
-                    f'{len(backbone.state_dict())} keys of "{checkpoint}"'
-                    f'{where} (prefix "{cfg.get("prefix") or ""}") match '
-                    f'{type(backbone).__name__}.{ignored}')
+                    f'{sum(len(m.state_dict()) for m in checked) - len(new)} '
+                    f'keys of "{checkpoint}"{where} (prefix '
+                    f'"{cfg.get("prefix") or ""}") match {names}{res5}.'
+                    f'{ignored}{fresh}')
         self._passed = backbone
 
-    def _ignore_head(self, backbone: nn.Module, head: List[str]) -> None:
-        """Have ``backbone.load_state_dict`` ignore the ``head`` keys."""
-        if head:
-            self._ignore_handle = backbone.register_load_state_dict_post_hook(
-                _IgnoreUnexpectedKeys(head))
+    def _shared_head(self, model: nn.Module) -> Optional[nn.Module]:
+        """The module at ``shared_head_attr`` (None if absent)."""
+        module = model
+        for name in (self.shared_head_attr or '').split('.'):
+            module = getattr(module, name, None) if name else None
+        return module if isinstance(module, nn.Module) else None
+
+    def _check_shared_head_follows(self, shared: nn.Module,
+                                   backbone_cfg: dict) -> None:
+        """Refuse a C4 shared head that would not load the backbone's res5.
+
+        Its ``init_cfg`` must be ``Pretrained`` from
+        :data:`SAME_AS_BACKBONE`, or from the backbone's checkpoint with the
+        backbone's prefix.
+        """
+        where = f'`model.{self.shared_head_attr}`'
+        init_cfg = getattr(shared, 'init_cfg', None)
+        fix = (f'Set `model.{self.shared_head_attr}.init_cfg=dict('
+               f"type='Pretrained', checkpoint='{SAME_AS_BACKBONE}')`, as "
+               'the C4 transfer configs do, so that res5 comes from the '
+               'checkpoint of `model.backbone.init_cfg`.')
+        entries = _pretrained_cfgs(init_cfg)
+        if not entries:
+            raise PretrainedBackboneError(
+                f'The backbone is loaded from "{backbone_cfg["checkpoint"]}",'
+                f" but {where} (the C4 detector's res5, the last ResNet "
+                "stage) has no `type='Pretrained'` init_cfg (it is "
+                f'{init_cfg!r}): res5 would start from random weights. '
+                f'{fix}')
+        same = (backbone_cfg.get('checkpoint'), backbone_cfg.get('prefix'))
+        for entry in entries:
+            theirs = (entry.get('checkpoint'), entry.get('prefix'))
+            if theirs[0] != SAME_AS_BACKBONE and theirs != same:
+                raise PretrainedBackboneError(
+                    f"{where} (the C4 detector's res5) would load "
+                    f'"{theirs[0]}" with prefix "{theirs[1] or ""}", but the '
+                    f'backbone loads "{same[0]}" with prefix '
+                    f'"{same[1] or ""}": the ResNet stages of a C4 detector '
+                    f'must come from one checkpoint. {fix}')
+
+    def _check_random_shared_head(self, shared: nn.Module) -> None:
+        """Refuse a pretrained C4 shared head on a random backbone."""
+        entries = _pretrained_cfgs(getattr(shared, 'init_cfg', None))
+        if entries:
+            raise PretrainedBackboneError(
+                'The backbone has no pretrained checkpoint, but '
+                f"`model.{self.shared_head_attr}` (the C4 detector's res5) "
+                f'would load "{entries[0].get("checkpoint")}". Give the '
+                f'checkpoint to the backbone ({_HOW_TO_SET}); res5 follows '
+                'it. For the random-init baseline use the `*-scratch_*` '
+                f'config (`model.{self.shared_head_attr}.init_cfg=None`).')
+
+    def _ignore_keys(self,
+                     module: nn.Module,
+                     keys: List[str],
+                     missing: Optional[List[str]] = None) -> None:
+        """Have ``module.load_state_dict`` ignore these unexpected keys (and
+        these ``missing`` ones)."""
+        if keys or missing:
+            self._ignore_handles.append(
+                module.register_load_state_dict_post_hook(
+                    _IgnoreKeys(keys, missing or [])))
 
     @staticmethod
     def _download(checkpoint: str) -> str:
