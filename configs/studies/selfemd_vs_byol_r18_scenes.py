@@ -1,6 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-# Transfer study (issue 10, docs/en/study.md): does Self-EMD pretraining give
-# a detector a better backbone than global BYOL on the same unlabeled,
+# Transfer study (issue 10, docs/en/study_first.md): does Self-EMD pretraining
+# give a detector a better backbone than global BYOL on the same unlabeled,
 # cluttered scenes, at equal compute? Run with
 #   python tools/analysis_tools/transfer_study.py \
 #       configs/studies/selfemd_vs_byol_r18_scenes.py --jobs 2

@@ -1,8 +1,8 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-# The transfer study's detection protocol (configs/studies/,
-# docs/en/study.md): the demo's Faster R-CNN R18-FPN fine-tuning (all stages
-# trained, BN, SGD + cosine, gradient clipping) with the study's half-width
-# ResNet-18 (stem/base channels 32, as pretrained) on the study's generated
+# The first transfer study's detection protocol (configs/studies/,
+# docs/en/study_first.md): the demo's Faster R-CNN R18-FPN fine-tuning (all
+# stages trained, BN, SGD + cosine, gradient clipping) with the study's
+# half-width ResNet-18 (stem/base channels 32, as pretrained) on its generated
 # scenes, resized to 160 px (224 px scenes: objects of 35-80 px), for 300
 # iterations x 8 images, evaluated on the 300 held-out scenes. The backbone
 # is given with --cfg-options model.backbone.init_cfg.checkpoint=PATH (the
