@@ -49,13 +49,15 @@ def test_plan_of_a_trained_checkpoint(tiny_selfemd_run, scenes_root,
         x = model.head.predict(model.neck(model.backbone(a_in))[0])
         t = model.target_net.module
         y = t[1](t[0](b_in))[0]
-    for options in ({}, dict(eps_mode='relative')):
+    for options in ({}, dict(eps_mode='relative'),
+                    dict(eps_mode='absolute', eps=0.05)):
         for k, v in options.items():
             setattr(model.head, k, v)
         plan, _, _, sim = compute_transport_plan(model, *views)
         ref = emd_similarity(
             x.flatten(2).transpose(1, 2), y.flatten(2).transpose(1, 2),
             weights=model.head.weights, eps=model.head.eps,
-            num_iters=model.head.num_iters, return_plan=True, **options)
+            num_iters=model.head.num_iters, eps_mode=model.head.eps_mode,
+            return_plan=True)
         np.testing.assert_allclose(plan, ref.plan[0].numpy(), atol=1e-6)
         assert sim == pytest.approx(float(ref.similarity[0]), abs=1e-6)
