@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
-from pycocotools.coco import COCO
 from torchvision.ops import box_iou, roi_align
 
 from mmselfemd.models.utils.node_cosine import node_cosine
@@ -26,6 +25,10 @@ def _load_split(ann_file: str, img_prefix: str, max_images: Optional[int]
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'probe annotation file "{ann_file}" not '
                                 'found')
+    # imported here: pretraining (which imports this module through the
+    # registry) must not need pycocotools
+    from pycocotools.coco import COCO
+
     with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints
         coco = COCO(ann_file)
     for key in ('images', 'annotations', 'categories'):

@@ -172,3 +172,23 @@ def test_markdown_of_a_report_with_every_section_failed():
     assert '(tiny rehearsal)' in md
     assert '| env | failed | - | E/x y |' in md
     assert '## Targets' in md and '## EMD solver' not in md
+
+
+def test_pretraining_builds_without_the_blocked_modules():
+    """Found on the H200: the registry imported pycocotools (the RoI
+    probe's reader), which the GPU bundle does not carry, so every section
+    that builds a model failed. With ``BLOCKED`` made unimportable, the
+    registries and the default Self-EMD model must still build."""
+    code = ('from mmselfemd.benchmarks.gpu_check import block_modules\n'
+            'assert "pycocotools" in block_modules()\n'
+            'from mmengine.config import Config\n'
+            'from mmselfemd.registry import MODELS\n'
+            'from mmselfemd.utils import register_all_modules\n'
+            'register_all_modules()\n'
+            'cfg = Config.fromfile("configs/_base_/models/'
+            'selfemd_resnet50.py")\n'
+            'print(type(MODELS.build(cfg.model)).__name__)\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, cwd=project_path(), timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == 'SelfEMD'

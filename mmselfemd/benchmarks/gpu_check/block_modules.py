@@ -17,8 +17,8 @@ def block_modules(names: Sequence[str] = BLOCKED) -> List[str]:
     fallbacks. Names already imported are left alone.
 
     Args:
-        names (Sequence[str]): Module names. Defaults to mmdet and mmcv's
-            compiled ops (``BLOCKED``).
+        names (Sequence[str]): Module names. Defaults to mmdet, mmcv's
+            compiled ops and pycocotools (``BLOCKED``).
 
     Returns:
         list[str]: The names that were blocked.

@@ -49,6 +49,7 @@ OPTIONAL_MODULES = dict(
     geomloss='the emd section skips its rows',
     skimage='views are cut from random pixels; the data and dist sections '
     'need the images of the bundle (--images)')
-# Modules that pretraining must not need (mmcv's compiled ops, mmdet): made
-# unimportable unless --allow-full-mmcv, so the check runs as with mmcv-lite.
-BLOCKED = ('mmdet', 'mmcv.ops', 'mmcv._ext')
+# Modules that pretraining must not need (mmcv's compiled ops, mmdet,
+# pycocotools: the GPU bundle carries none of them): made unimportable
+# unless --allow-full-mmcv, so the check runs as with mmcv-lite.
+BLOCKED = ('mmdet', 'mmcv.ops', 'mmcv._ext', 'pycocotools')

@@ -92,14 +92,15 @@ def _run_section(name: str, ctx: CheckContext, soft: float,
 def run_gpu_check(args: argparse.Namespace, command: str = '') -> dict:
     """Run the sections, writing the report after each.
 
-    mmdet and mmcv's compiled ops are made unimportable first (unless
-    ``args.allow_full_mmcv``). Each section gets its planned share of the
-    budget (``PLAN_S``) plus what earlier sections left unused, as a soft
-    deadline, and a hard limit 30 s (or 25 %) above it; every section runs
-    even if an earlier one failed. ``gpu_check.json`` and ``gpu_check.md``
-    are rewritten after every section and at the end, also when SIGTERM
-    arrives (the running section is then marked ``killed``; the previous
-    SIGTERM handler is restored at the end).
+    mmdet, mmcv's compiled ops and pycocotools (``BLOCKED``) are made
+    unimportable first (unless ``args.allow_full_mmcv``). Each section
+    gets its planned share of the budget (``PLAN_S``) plus what earlier
+    sections left unused, as a soft deadline, and a hard limit 30 s (or
+    25 %) above it; every section runs even if an earlier one failed.
+    ``gpu_check.json`` and ``gpu_check.md`` are rewritten after every
+    section and at the end, also when SIGTERM arrives (the running
+    section is then marked ``killed``; the previous SIGTERM handler is
+    restored at the end).
 
     Args:
         args (argparse.Namespace): ``sections`` (names, in order),
