@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -421,6 +421,14 @@ class StudyRunner:
         left += sum(mean[t.kind] * (1 - t.progress) for t in running)
         return left / self.jobs
 
+    def seed_major(self, tasks: Iterable[StudyTask]) -> List[StudyTask]:
+        """Tasks in the order they start: by pretraining seed, then in the
+        study's order. A seed's runs of every arm come before the next
+        seed's, so a study cut short leaves whole paired seeds (not all of
+        one arm's seeds and none of the other's) to analyse."""
+        return sorted(tasks, key=lambda t: (t.meta.get('pseed', 0),
+                                            self.tasks.index(t)))
+
     def run(self) -> List[StudyTask]:
         """Run every task that is not done; returns the failed ones."""
         self.prepare_data()
@@ -441,8 +449,8 @@ class StudyRunner:
                 for t in blocked:
                     pending.remove(t)
                     failed.append(t)
-                ready = [t for t in pending
-                         if all(d.done for d in t.deps)]
+                ready = self.seed_major(
+                    t for t in pending if all(d.done for d in t.deps))
                 for t in ready[:self.jobs - len(running)]:
                     pending.remove(t)
                     running[pool.submit(self.execute, t)] = t

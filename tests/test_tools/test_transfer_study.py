@@ -221,6 +221,13 @@ def test_second_study_is_the_registered_design(tmp_path):
     assert {study.finetune_random_seed(rnd, p, 0) for p in range(4)} == {
         0, 1000, 2000, 3000}
     assert study.finetune_random_seed(study.variant('byol'), 3, 1) == 1
+    # deciding runs start seed by seed, so a study cut short has pairs
+    test_pretrains = [t.name for t in runner.seed_major(runner.tasks)
+                      if t.kind == 'pretrain' and t.meta['pseed'] > 0
+                      and t.meta['variant'] != 'random']
+    assert test_pretrains == [
+        f'{arm}/pretrain-s{s}' for s in (1, 2, 3, 4)
+        for arm in ('byol', 'selfemd')]
 
 
 def test_report_helpers():
