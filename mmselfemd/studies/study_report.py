@@ -367,6 +367,8 @@ def describe_comparison(c: dict) -> str:
     """One line of the report for a comparison."""
     head = f'{c["a"]} − {c["b"]} ({c["split"]})'
     if 'ci' not in c:
+        if c['diff'] != c['diff']:  # NaN: a side has no finished run
+            return f'{head}: no finished runs on a side yet; {c["note"]}'
         return f'{head}: {c["diff"]:+.2f} AP; {c["note"]}'
     text = (f'{head}: **{c["diff"]:+.2f} AP**, 95 % CI [{c["ci"][0]:+.2f}, '
             f'{c["ci"][1]:+.2f}], p = {c["p"]:.3f} (n = {c["n_a"]} vs '

@@ -18,7 +18,7 @@ from mmselfemd.studies import (
     mean_std,
     schedule_options,
 )
-from mmselfemd.studies.study_report import spearman
+from mmselfemd.studies.study_report import describe_comparison, spearman
 
 from .conftest import REPO, tool_env
 
@@ -238,3 +238,13 @@ def test_report_helpers():
                 for n, p, a in (('a', 1, 10), ('b', 2, 20), ('c', 3, 15))]
     rho = spearman(variants)
     assert abs(rho['rho'] - 0.5) < 1e-12 and rho['n'] == 3
+
+
+def test_comparison_lines_of_a_study_cut_short():
+    # a side without finished runs says so instead of printing "+nan AP"
+    c = dict(a='selfemd', b='byol', split='test', diff=float('nan'),
+             note='fewer than 2 pretraining seeds on a side: no test')
+    line = describe_comparison(c)
+    assert 'nan' not in line and 'no finished runs' in line
+    line = describe_comparison(dict(c, diff=-1.25))
+    assert line.startswith('selfemd − byol (test): -1.25 AP; fewer')
