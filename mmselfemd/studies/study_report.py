@@ -7,7 +7,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from mmselfemd.evaluation.study_stats import compare, variance_components
+from mmselfemd.evaluation.study_stats import (
+    compare,
+    min_detectable_difference,
+    variance_components,
+)
 from mmselfemd.models.utils import exact_entropy_cap
 
 from .study_runner import DIAG_KEYS, StudyRunner
@@ -146,6 +150,13 @@ class StudyReport:
                 entry.update(compare(ra, rb, margin=c['margin']))
                 for k in ('means_a', 'means_b'):
                     entry[k] = {str(s): m for s, m in entry[k].items()}
+                # a study cut short: what the planned seeds would detect
+                planned = [len({r[1] for r in self.study.runs()
+                                if r[0] == name}) for name in (a, b)]
+                if planned != [entry['n_a'], entry['n_b']]:
+                    entry['planned_n'] = planned
+                    entry['mdd_planned'] = min_detectable_difference(
+                        entry['sd'], *planned)
             out.append(entry)
         return out
 
@@ -374,6 +385,10 @@ def describe_comparison(c: dict) -> str:
             f'{c["ci"][1]:+.2f}], p = {c["p"]:.3f} (n = {c["n_a"]} vs '
             f'{c["n_b"]} pretraining seeds, σ of a seed mean '
             f'{c["sd"]:.2f}); MDD {c["mdd"]:.1f} AP')
+    if 'planned_n' in c:
+        text += (f'; **partial**: {c["n_a"]} and {c["n_b"]} of the planned '
+                 f'{c["planned_n"][0]} and {c["planned_n"][1]} seeds, MDD at '
+                 f'the planned n {c["mdd_planned"]:.1f} AP (from this σ)')
     if 'tost' in c:
         t = c['tost']
         verdict = 'equivalent' if t['equivalent'] else 'not shown equivalent'

@@ -18,7 +18,11 @@ from mmselfemd.studies import (
     mean_std,
     schedule_options,
 )
-from mmselfemd.studies.study_report import describe_comparison, spearman
+from mmselfemd.studies.study_report import (
+    StudyReport,
+    describe_comparison,
+    spearman,
+)
 
 from .conftest import REPO, tool_env
 
@@ -248,3 +252,29 @@ def test_comparison_lines_of_a_study_cut_short():
     assert 'nan' not in line and 'no finished runs' in line
     line = describe_comparison(dict(c, diff=-1.25))
     assert line.startswith('selfemd − byol (test): -1.25 AP; fewer')
+
+
+def test_partial_comparison_states_the_planned_mdd(tmp_path):
+    """The second study cut short after 2 of its 4 pretraining seeds: the
+    test runs on what is there and says what the planned n would detect,
+    which is smaller than the MDD at the n reached."""
+    study = StudyConfig(osp.join(REPO, SECOND))
+    report = StudyReport(StudyRunner(study, str(tmp_path), 2, 1, REPO))
+    runs = [dict(variant=v, pseed=p, fseed=f, split='test', ap=ap + f)
+            for v, aps in (('selfemd', {1: 50.0, 2: 53.0}),
+                           ('byol', {1: 51.0, 2: 55.0}))
+            for p, ap in aps.items() for f in (0, 1)]
+    variants = [dict(name=v, split='test', ap=dict(mean=m))
+                for v, m in (('selfemd', 52.0), ('byol', 53.5),
+                             ('random', float('nan')))]
+    comp = {(c['a'], c['b']): c
+            for c in report.comparisons(runs, variants)}
+    c = comp[('selfemd', 'byol')]
+    assert (c['n_a'], c['n_b']) == (2, 2) and c['planned_n'] == [4, 4]
+    assert 0 < c['mdd_planned'] < c['mdd']
+    assert abs(c['diff'] + 1.5) < 1e-9
+    line = describe_comparison(c)
+    assert '**partial**: 2 and 2 of the planned 4 and 4 seeds' in line
+    # random init has no runs: no test, and no NaN printed
+    assert 'no finished runs' in describe_comparison(
+        comp[('selfemd', 'random')])
