@@ -33,10 +33,15 @@ class StudyConfig:
         only (list[str], optional): Keep only these variants (and the
             members of the selection groups they select from).
             Defaults to None (all).
+        decided (list[str], optional): Selection groups already decided
+            (recorded in the work dir's ``selection.json``): ``only`` does
+            not add their members, whose runs are not needed any more.
+            Defaults to None.
     """
 
     def __init__(self, path: str, quick: bool = False,
-                 only: Optional[List[str]] = None) -> None:
+                 only: Optional[List[str]] = None,
+                 decided: Optional[List[str]] = None) -> None:
         from mmengine.config import Config
         if not osp.isfile(path):
             raise FileNotFoundError(f'study config "{path}" not found')
@@ -72,6 +77,7 @@ class StudyConfig:
             if unknown:
                 raise KeyError(f'selection group "{group}" names unknown '
                                f'variants {unknown}; the study has {names}')
+        self.definitions = {v['name']: v for v in variants}
         if quick and cfg.get('quick_variants'):
             only = list(cfg.quick_variants) if only is None else only
         if only:
@@ -81,7 +87,8 @@ class StudyConfig:
                                f'"{path}" has {names}')
             keep = set(only)
             for v in variants:  # a select variant needs its group
-                if v['name'] in keep and v.get('select'):
+                if v['name'] in keep and v.get('select') and \
+                        v['select'] not in (decided or ()):
                     keep |= set(self.groups.get(v['select'], []))
             variants = [v for v in variants if v['name'] in keep]
         for v in variants:
@@ -126,6 +133,13 @@ class StudyConfig:
             if v['name'] == name:
                 return v
         raise KeyError(f'no variant "{name}" in {self.path}')
+
+    def definition(self, name: str) -> dict:
+        """The variant called ``name`` as the config defines it, also when
+        ``only`` left it out (a recorded selection's winner)."""
+        if name not in self.definitions:
+            raise KeyError(f'no variant "{name}" in {self.path}')
+        return self.definitions[name]
 
     def pretrain_seeds_for(self, name: str) -> List[int]:
         """Pretraining seeds of a variant (for random init: one detector

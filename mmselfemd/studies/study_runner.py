@@ -38,7 +38,12 @@ class StudyRunner:
     extract_backbone_weights.py``) in a subprocess, so a run of the study is
     a run a user could make by hand; its command and output are in the
     task's ``run.log``. Finished tasks are skipped (the command resumes);
-    an interrupted pretraining resumes from its last checkpoint.
+    an interrupted pretraining resumes from its last checkpoint. A
+    selection group whose decision ``selection.json`` already records is
+    not decided again, and its members' runs are not needed: the deciding
+    runs can go on in a work dir that holds only the decision (e.g. one
+    restored from a committed copy after the selection runs' folder was
+    lost).
 
     Args:
         study (StudyConfig): The study.
@@ -69,12 +74,14 @@ class StudyRunner:
     # -------------------------------------------------------- building --
     def _build_tasks(self) -> None:
         finetunes: Dict[str, List[StudyTask]] = {}
+        decided = self.load_selection()
         for name, ps, fs in self.study.runs():
             v = self.study.variant(name)
             key = (name, ps)
             if key not in self.pretrain_tasks:
                 deps = ()
-                if v.get('select'):  # after every member is scored
+                if v.get('select') and v['select'] not in decided:
+                    # after every member is scored
                     deps = tuple(
                         t for m in self.study.groups[v['select']]
                         for t in finetunes.get(m, []))
@@ -92,14 +99,15 @@ class StudyRunner:
             finetunes.setdefault(name, []).append(task)
             self.tasks.append(task)
         for v in self.study.variants:
-            if v.get('select') and any(
+            if v.get('select') and v['select'] not in decided and any(
                     not finetunes.get(m)
                     for m in self.study.groups[v['select']]):
                 raise ValueError(
                     f'variant "{v["name"]}" selects from group '
                     f'"{v["select"]}", whose members '
                     f'{self.study.groups[v["select"]]} are not all in this '
-                    'run of the study')
+                    f'run of the study, and {self.selection_file} does not '
+                    'record its decision')
 
     # ------------------------------------------------------- selection --
     @property
@@ -107,9 +115,16 @@ class StudyRunner:
         return osp.join(self.work_dir, 'selection.json')
 
     def load_selection(self) -> dict:
-        if not osp.isfile(self.selection_file):
+        return self.read_selection(self.work_dir)
+
+    @staticmethod
+    def read_selection(work_dir: str) -> dict:
+        """The decisions recorded in ``work_dir/selection.json`` ({} when
+        there is none)."""
+        path = osp.join(work_dir, 'selection.json')
+        if not osp.isfile(path):
             return {}
-        with open(self.selection_file) as f:
+        with open(path) as f:
             return json.load(f)
 
     def select(self, group: str) -> dict:
@@ -152,7 +167,7 @@ class StudyRunner:
         v = dict(self.study.variant(name))
         if not v.get('select'):
             return v
-        winner = self.study.variant(self.select(v['select'])['winner'])
+        winner = self.study.definition(self.select(v['select'])['winner'])
         opts = dict(winner.get('cfg_options', {}))
         opts.update(v.get('cfg_options', {}))
         return dict(v, pretrain=winner['pretrain'], cfg_options=opts,
@@ -422,12 +437,19 @@ class StudyRunner:
         return left / self.jobs
 
     def seed_major(self, tasks: Iterable[StudyTask]) -> List[StudyTask]:
-        """Tasks in the order they start: by pretraining seed, then in the
-        study's order. A seed's runs of every arm come before the next
-        seed's, so a study cut short leaves whole paired seeds (not all of
-        one arm's seeds and none of the other's) to analyse."""
-        return sorted(tasks, key=lambda t: (t.meta.get('pseed', 0),
-                                            self.tasks.index(t)))
+        """Tasks in the order they start: the pretrained variants' runs
+        before random init's (its comparisons are secondary), then by
+        pretraining seed, then in the study's order. A seed's runs of every
+        arm come before the next seed's, so a study cut short leaves whole
+        paired seeds (not all of one arm's seeds and none of the other's)
+        to analyse."""
+
+        def key(t: StudyTask) -> tuple:
+            scratch = self.study.variant(t.meta['variant']).get(
+                'pretrain') is None
+            return scratch, t.meta.get('pseed', 0), self.tasks.index(t)
+
+        return sorted(tasks, key=key)
 
     def run(self) -> List[StudyTask]:
         """Run every task that is not done; returns the failed ones."""

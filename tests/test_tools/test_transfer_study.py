@@ -211,7 +211,7 @@ def test_second_study_is_the_registered_design(tmp_path):
     for arm in ('byol', 'selfemd'):
         assert set(study.groups[arm]) <= val
         assert {r[1] for r in runs if r[0] == arm} == {1, 2, 3, 4}
-        assert {r[2] for r in runs if r[0] == arm} == {0, 1}
+        assert {r[2] for r in runs if r[0] == arm} == {0}
         assert {r[1] for r in runs if r[0] in study.groups[arm]} == {0}
     assert len([r for r in runs if r[0] == 'random']) == 4
     assert study.comparisons()[0] == dict(a='selfemd', b='byol', margin=2.0)
@@ -232,6 +232,38 @@ def test_second_study_is_the_registered_design(tmp_path):
     assert test_pretrains == [
         f'{arm}/pretrain-s{s}' for s in (1, 2, 3, 4)
         for arm in ('byol', 'selfemd')]
+    # random init's runs start after every pretrained arm's
+    order = [t.meta['variant'] for t in runner.seed_major(runner.tasks)]
+    first_random = order.index('random')
+    assert set(order[first_random:]) == {'random'}
+
+
+def test_recorded_selection_needs_no_member_runs(tmp_path):
+    """A decision recorded in selection.json is kept: the deciding runs go
+    on without the selection runs (a work dir restored from the committed
+    record), take the recorded winner's settings and wait for nothing;
+    without the record the members are required."""
+    with pytest.raises(ValueError, match='does not record its decision'):
+        StudyRunner(StudyConfig(osp.join(REPO, SECOND), only=['selfemd'],
+                                decided=['selfemd']), str(tmp_path), 1, 1,
+                    REPO)
+    # without ``decided`` the group's members are kept and required
+    study = StudyConfig(osp.join(REPO, SECOND), only=['selfemd'])
+    assert {v['name'] for v in study.variants} == {
+        'selfemd', 'selfemd-lr0.0375', 'selfemd-lr0.15', 'selfemd-lr0.6'}
+    (tmp_path / 'selection.json').write_text(json.dumps(dict(selfemd=dict(
+        winner='selfemd-lr0.15', scores={}, rule='recorded'))))
+    decided = list(StudyRunner.read_selection(str(tmp_path)))
+    assert decided == ['selfemd']
+    study = StudyConfig(osp.join(REPO, SECOND), only=['selfemd', 'random'],
+                        decided=decided)
+    assert {v['name'] for v in study.variants} == {'selfemd', 'random'}
+    runner = StudyRunner(study, str(tmp_path), 1, 1, REPO)
+    assert all(t.deps == () for t in runner.tasks if t.kind == 'pretrain')
+    resolved = runner.resolve('selfemd')
+    assert resolved['selected'] == 'selfemd-lr0.15'
+    assert resolved['cfg_options']['optim_wrapper.optimizer.lr'] == 0.15
+    assert resolved['cfg_options']['model.head.eps_mode'] == 'std'
 
 
 def test_report_helpers():

@@ -66,10 +66,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     from mmselfemd.studies import StudyConfig, StudyReport, StudyRunner
     args = parse_args(argv)
-    study = StudyConfig(args.config, quick=args.quick, only=args.variants)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] +
         ('_quick' if args.quick else ''))
+    # groups decided before (selection.json) need no runs of their members
+    decided = list(StudyRunner.read_selection(work_dir))
+    study = StudyConfig(args.config, quick=args.quick, only=args.variants,
+                        decided=decided)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     runner = StudyRunner(study, work_dir, args.jobs, threads, ROOT)
     report = StudyReport(runner)
