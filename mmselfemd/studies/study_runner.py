@@ -118,6 +118,22 @@ class StudyRunner:
         return self.read_selection(self.work_dir)
 
     @staticmethod
+    def decided_without_runs(config: str, work_dir: str) -> List[str]:
+        """Selection groups that ``selection.json`` in ``work_dir`` records
+        as decided and none of whose members has a folder there: a record
+        restored without the selection runs, whose members must not run
+        again (pass them as ``StudyConfig(decided=...)``). A group whose
+        runs are there keeps its members, so the report lists them."""
+        from mmengine.config import Config
+        groups = (Config.fromfile(config).get('selection')
+                  or {}).get('groups', {})
+        return [
+            g for g in StudyRunner.read_selection(work_dir)
+            if not any(
+                osp.isdir(osp.join(work_dir, m)) for m in groups.get(g, []))
+        ]
+
+    @staticmethod
     def read_selection(work_dir: str) -> dict:
         """The decisions recorded in ``work_dir/selection.json`` ({} when
         there is none)."""

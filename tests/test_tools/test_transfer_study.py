@@ -14,8 +14,10 @@ from mmengine.config import Config
 from mmselfemd.studies import (
     StudyConfig,
     StudyRunner,
+    export_study,
     fmt_mean_std,
     mean_std,
+    restore_study,
     schedule_options,
 )
 from mmselfemd.studies.study_report import (
@@ -97,6 +99,21 @@ def test_quick_study_end_to_end_and_resume(tmp_path):
     assert '12 already done, 0 to run' in again.stdout
     assert json.loads((work / 'results.json').read_text())['runs'] == \
         res['runs']
+    # a fresh checkout goes on from an exported record: nothing left to run
+    record, fresh = tmp_path / 'record', tmp_path / 'fresh'
+    out = subprocess.run(cmd + ['--report-only', '--export', str(record)],
+                         cwd=REPO, env=tool_env(), text=True,
+                         capture_output=True, timeout=300)
+    assert 'exported the report and 12 finished runs' in out.stdout
+    assert (record / 'results.png').is_file()
+    dry = cmd[:-1] + [str(fresh), '--restore', str(record), '--dry-run']
+    out = subprocess.run(dry, cwd=REPO, env=tool_env(), text=True,
+                         capture_output=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert 'restored 13 files' in out.stdout
+    lines = [ln for ln in out.stdout.splitlines()
+             if ln.startswith(('done', 'todo'))]
+    assert len(lines) == 12 and all(ln.startswith('done') for ln in lines)
 
 
 def test_interrupted_pretraining_resumes(tmp_path):
@@ -253,8 +270,14 @@ def test_recorded_selection_needs_no_member_runs(tmp_path):
         'selfemd', 'selfemd-lr0.0375', 'selfemd-lr0.15', 'selfemd-lr0.6'}
     (tmp_path / 'selection.json').write_text(json.dumps(dict(selfemd=dict(
         winner='selfemd-lr0.15', scores={}, rule='recorded'))))
-    decided = list(StudyRunner.read_selection(str(tmp_path)))
+    decided = StudyRunner.decided_without_runs(osp.join(REPO, SECOND),
+                                               str(tmp_path))
     assert decided == ['selfemd']
+    # a member's runs in the work dir: the group keeps its members
+    (tmp_path / 'selfemd-lr0.6').mkdir()
+    assert StudyRunner.decided_without_runs(osp.join(REPO, SECOND),
+                                            str(tmp_path)) == []
+    (tmp_path / 'selfemd-lr0.6').rmdir()
     study = StudyConfig(osp.join(REPO, SECOND), only=['selfemd', 'random'],
                         decided=decided)
     assert {v['name'] for v in study.variants} == {'selfemd', 'random'}
@@ -264,6 +287,46 @@ def test_recorded_selection_needs_no_member_runs(tmp_path):
     assert resolved['selected'] == 'selfemd-lr0.15'
     assert resolved['cfg_options']['optim_wrapper.optimizer.lr'] == 0.15
     assert resolved['cfg_options']['model.head.eps_mode'] == 'std'
+
+
+def test_export_and_restore_keep_finished_pairs(tmp_path):
+    """--export keeps finished fine-tunings with their pretraining and
+    leaves out a pretraining whose fine-tuning is not done (its backbone
+    does not travel); --restore brings them back into a fresh work dir
+    without overwriting, and the runner skips exactly those runs."""
+    work, record, fresh = (str(tmp_path / d) for d in ('w', 'rec', 'f'))
+    os.makedirs(work)
+    with open(osp.join(work, 'selection.json'), 'w') as f:
+        json.dump(dict(byol=dict(winner='byol-lr0.6', scores={}),
+                       selfemd=dict(winner='selfemd-lr0.0375', scores={})),
+                  f)
+
+    def runner_for(path):
+        decided = list(StudyRunner.read_selection(path))
+        study = StudyConfig(osp.join(REPO, SECOND),
+                            only=['byol', 'selfemd'], decided=decided)
+        return StudyRunner(study, path, 1, 1, REPO)
+
+    runner = runner_for(work)
+    tasks = {t.name: t for t in runner.tasks}
+    for name in ('byol/pretrain-s1', 'byol/p1-f0', 'selfemd/pretrain-s1'):
+        os.makedirs(tasks[name].work_dir, exist_ok=True)
+        tasks[name].write_result(dict(name=name))
+    names = export_study(runner, record)
+    assert sorted(names) == ['byol/p1-f0', 'byol/pretrain-s1']
+    assert osp.isfile(osp.join(record, 'selection.json'))
+    # restoring: selection + 2 runs; nothing already there is overwritten
+    os.makedirs(osp.join(fresh, 'byol', 'finetune_p1_f0'))
+    mine = osp.join(fresh, 'byol', 'finetune_p1_f0', 'result.json')
+    with open(mine, 'w') as f:
+        json.dump(dict(name='kept'), f)
+    assert restore_study(record, fresh) == 2
+    with open(mine) as f:
+        assert json.load(f) == dict(name='kept')
+    done = sorted(t.name for t in runner_for(fresh).tasks if t.done)
+    assert done == ['byol/p1-f0', 'byol/pretrain-s1']
+    with pytest.raises(FileNotFoundError, match='--export'):
+        restore_study(str(tmp_path / 'missing'), fresh)
 
 
 def test_report_helpers():

@@ -20,7 +20,8 @@ Usage::
 
     python tools/analysis_tools/transfer_study.py STUDY_CONFIG \
         [--work-dir work_dirs/<config name>] [--jobs 2] [--threads 1] \
-        [--variants NAME ...] [--quick] [--report-only] [--dry-run]
+        [--variants NAME ...] [--quick] [--report-only] [--dry-run] \
+        [--restore DIR] [--export DIR]
 
 See ``configs/studies/README.md`` for the study config format.
 """
@@ -60,17 +61,37 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='run the RoI probe again on every finished '
                         'pretraining, update the results and write the '
                         'report; trains nothing')
+    parser.add_argument('--restore', metavar='DIR',
+                        help='first copy a record written by --export '
+                        '(selection and finished runs) into the work dir, '
+                        'so a fresh checkout goes on where the record '
+                        'stopped')
+    parser.add_argument('--export', metavar='DIR',
+                        help='at the end copy the selection, the report and '
+                        "the finished runs' result.json files (no "
+                        'checkpoints) to DIR, e.g. a folder committed with '
+                        'the docs')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
-    from mmselfemd.studies import StudyConfig, StudyReport, StudyRunner
+    from mmselfemd.studies import (
+        StudyConfig,
+        StudyReport,
+        StudyRunner,
+        export_study,
+        restore_study,
+    )
     args = parse_args(argv)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] +
         ('_quick' if args.quick else ''))
-    # groups decided before (selection.json) need no runs of their members
-    decided = list(StudyRunner.read_selection(work_dir))
+    if args.restore:
+        n = restore_study(args.restore, work_dir)
+        print(f'[study] restored {n} files from {args.restore}', flush=True)
+    # a group decided before (selection.json) whose members' runs are not in
+    # the work dir (a restored record) does not run its members again
+    decided = StudyRunner.decided_without_runs(args.config, work_dir)
     study = StudyConfig(args.config, quick=args.quick, only=args.variants,
                         decided=decided)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
@@ -91,6 +112,10 @@ def main(argv=None) -> None:
     print(f'[study] report: {osp.join(runner.work_dir, "results.md")}, '
           f'{osp.join(runner.work_dir, "results.png")}, '
           f'{osp.join(runner.work_dir, "results.json")}')
+    if args.export:
+        names = export_study(runner, args.export)
+        print(f'[study] exported the report and {len(names)} finished runs '
+              f'to {args.export}', flush=True)
     if failed:
         raise SystemExit(f'[study] {len(failed)} runs failed or were '
                          f'blocked: {[t.name for t in failed]}; fix the '
