@@ -215,7 +215,8 @@ class StudyReport:
                 scores = ', '.join(f'{m} {ap:.1f}'
                                    for m, ap in s['scores'].items())
                 lines.append(f'- {group}: **{s["winner"]}** ({scores}; '
-                             f'rule: {s["rule"]})')
+                             f'rule: {s["rule"]})' +
+                             (f'; {s["record"]}' if s.get('record') else ''))
         var = [v for v in data['variants'] if 'variance' in v]
         if var:
             lines += ['', 'Variance components (one-way nested ANOVA, '

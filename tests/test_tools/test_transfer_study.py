@@ -329,6 +329,20 @@ def test_export_and_restore_keep_finished_pairs(tmp_path):
         restore_study(str(tmp_path / 'missing'), fresh)
 
 
+def test_report_names_a_restored_selection(tmp_path):
+    """A decision restored from a record says so in results.md (the
+    selection runs behind it are not in the work dir)."""
+    (tmp_path / 'selection.json').write_text(json.dumps(dict(byol=dict(
+        winner='byol-lr0.6', scores={'byol-lr0.6': 58.2}, rule='highest',
+        record='restored from the study page'))))
+    study = StudyConfig(osp.join(REPO, SECOND), only=['byol'],
+                        decided=['byol'])
+    StudyReport(StudyRunner(study, str(tmp_path), 1, 1, REPO)).write()
+    md = (tmp_path / 'results.md').read_text()
+    assert ('- byol: **byol-lr0.6** (byol-lr0.6 58.2; rule: highest); '
+            'restored from the study page') in md
+
+
 def test_report_helpers():
     ms = mean_std([30.0, 32.0, 34.0])
     assert ms['mean'] == 32.0 and abs(ms['std'] - 2.0) < 1e-12
