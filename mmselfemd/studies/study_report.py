@@ -315,17 +315,29 @@ class StudyReport:
         fig.savefig(out_file)
         plt.close(fig)
 
-    def plot_diagnostics(self, curves: Dict[tuple, dict],
-                         out_file: str) -> None:
+    @staticmethod
+    def plot_diagnostics(curves: Dict[tuple, dict],
+                         out_file: str) -> List[str]:
         """Entropy ratio, matching gain (and the exact plan's), gain ratio
         and node cosine over pretraining: one colour per variant, one line
-        style per pretraining seed."""
+        style per pretraining seed.
+
+        Args:
+            curves: ``{(variant, pretraining seed): {key: [(iter, value)]}}``.
+            out_file: Where the figure goes.
+
+        Returns:
+            The legend's labels: only variants and seeds that have a curve
+            (random init has none and is left out).
+        """
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
         keys = [k for k in ('emd_entropy_ratio', 'emd_matching_gain',
                             'emd_gain_ratio', 'node_cos')
                 if any(c.get(k) for c in curves.values())]
+        curves = {vs: c for vs, c in curves.items()
+                  if any(c.get(k) for k in keys)}
         fig, axes = plt.subplots(
             1, len(keys), figsize=(4.6 * len(keys), 4.6), dpi=110,
             squeeze=False)
@@ -369,10 +381,11 @@ class StudyReport:
             axes[0, 0].plot([], [], color='k',
                             ls=styles[seeds.index(s) % len(styles)],
                             label=f'seed {s}')
-        axes[0, 0].legend(fontsize=7, ncol=2, loc='lower left')
+        legend = axes[0, 0].legend(fontsize=7, ncol=2, loc='lower left')
         fig.tight_layout()
         fig.savefig(out_file)
         plt.close(fig)
+        return [t.get_text() for t in legend.get_texts()]
 
 
 def describe_comparison(c: dict) -> str:

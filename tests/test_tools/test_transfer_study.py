@@ -387,3 +387,16 @@ def test_partial_comparison_states_the_planned_mdd(tmp_path):
     # random init has no runs: no test, and no NaN printed
     assert 'no finished runs' in describe_comparison(
         comp[('selfemd', 'random')])
+
+
+def test_diagnostics_legend_names_only_runs_with_curves(tmp_path):
+    """Random init has no pretraining curves: its colour and its seed's
+    line style are not in the diagnostics figure's legend."""
+    pts = [(100, 0.5), (200, 0.6)]
+    curves = {('selfemd', 1): dict(emd_entropy_ratio=pts, node_cos=pts),
+              ('byol', 2): dict(node_cos=pts),
+              ('random', 0): {}}
+    out = tmp_path / 'diagnostics.png'
+    labels = StudyReport.plot_diagnostics(curves, str(out))
+    assert labels == ['byol', 'selfemd', 'seed 1', 'seed 2']
+    assert out.stat().st_size > 10000
