@@ -48,7 +48,8 @@ def parse_args() -> argparse.Namespace:
         '--work-dir', default='work_dirs/demo', help='where outputs go')
     parser.add_argument(
         '--pretrain-iters', type=int, default=None,
-        help='override the pretraining length (iterations)')
+        help='override the pretraining length (iterations; the warm-up '
+        'and cosine schedule are rescaled to it)')
     parser.add_argument(
         '--finetune-iters', type=int, default=None,
         help='override the fine-tuning length (iterations)')
@@ -161,6 +162,7 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     data_root = osp.join(work_dir, 'data')
     DATA = data_root + '/'
     sys.path.insert(0, ROOT)
+    from mmselfemd.studies import schedule_options
     from mmselfemd.utils.demo_scenes import make_demo_scenes
     progress.report('data', 0.0, f'writing scenes to {data_root}')
     make_demo_scenes(data_root)
@@ -170,7 +172,11 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     pre_dir = osp.join(work_dir, 'pretrain')
     opts = []
     if pre_iters:
-        opts = ['--cfg-options', f'train_cfg.max_iters={pre_iters}',
+        # the cosine schedule is rescaled with the run, so another length
+        # keeps the config's warm-up share and decays to the new end
+        opts = ['--cfg-options',
+                *schedule_options(osp.join(ROOT, PRETRAIN_CFG), {},
+                                  pre_iters),
                 f'default_hooks.checkpoint.interval={pre_iters}',
                 'default_hooks.logger.interval=1']
     run_tool(progress, 'pretrain', [

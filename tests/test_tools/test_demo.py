@@ -30,3 +30,10 @@ def test_demo_quick_end_to_end(tmp_path):
     log = (tmp_path / 'finetune-selfemd.log').read_text()
     assert 'selfemd_resnet18_backbone.pth' in log
     assert osp.isfile(tmp_path / 'selfemd_resnet18_backbone.pth')
+    # a shorter pretraining keeps the schedule's shape: the cosine ends
+    # with the run instead of at the config's 100 iterations
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        tmp_path / 'pretrain' / 'selfemd_resnet18_1xb32-coslr-100it_demo.py')
+    assert cfg.train_cfg.max_iters == 4
+    assert cfg.param_scheduler[-1]['end'] == 4
