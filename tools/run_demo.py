@@ -16,9 +16,14 @@ Stages (each one the tool a user would run):
 
 Usage::
 
-    python tools/run_demo.py [--work-dir work_dirs/demo] [--quick]
+    python tools/run_demo.py [--work-dir work_dirs/demo] [--seed 0] [--quick]
+
+The numbers of the run are also written to ``WORK_DIR/demo_results.json``
+(seed, AP and AP50 of both inits, the margin, wall time), which
+``tools/analysis_tools/demo_margin.py`` summarises over seeds.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import re
@@ -53,6 +58,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--finetune-iters', type=int, default=None,
         help='override the fine-tuning length (iterations)')
+    parser.add_argument(
+        '--seed', type=int, default=None,
+        help='randomness.seed of the pretraining and of both fine-tunings '
+        '(default: the seed of the configs, 0); the generated scenes are '
+        'the same for every seed')
     parser.add_argument(
         '--quick', action='store_true',
         help='a few iterations per stage (smoke test, AP meaningless)')
@@ -155,6 +165,8 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     py = sys.executable
     progress = Progress()
     pre_iters = args.pretrain_iters or (4 if args.quick else None)
+    seed_opts = ([] if args.seed is None else
+                 [f'randomness.seed={args.seed}'])
     ft_iters = args.finetune_iters or (4 if args.quick else None)
 
     # 1. data
@@ -170,17 +182,17 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
 
     # 2. pretraining
     pre_dir = osp.join(work_dir, 'pretrain')
-    opts = []
+    opts = list(seed_opts)
     if pre_iters:
         # the cosine schedule is rescaled with the run, so another length
         # keeps the config's warm-up share and decays to the new end
-        opts = ['--cfg-options',
-                *schedule_options(osp.join(ROOT, PRETRAIN_CFG), {},
-                                  pre_iters),
-                f'default_hooks.checkpoint.interval={pre_iters}',
-                'default_hooks.logger.interval=1']
+        opts += [*schedule_options(osp.join(ROOT, PRETRAIN_CFG), {},
+                                   pre_iters),
+                 f'default_hooks.checkpoint.interval={pre_iters}',
+                 'default_hooks.logger.interval=1']
     run_tool(progress, 'pretrain', [
-        py, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pre_dir, *opts
+        py, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pre_dir,
+        *(['--cfg-options', *opts] if opts else [])
     ], osp.join(work_dir, 'pretrain.log'))
     with open(osp.join(pre_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
@@ -197,7 +209,7 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     for stage, cfg, init in (('finetune-selfemd', DET_CFG, backbone),
                              ('finetune-random', DET_SCRATCH_CFG, None)):
         ft_dir = osp.join(work_dir, stage)
-        opts = []
+        opts = list(seed_opts)
         if init:
             opts += [f'model.backbone.init_cfg.checkpoint={init}']
         if ft_iters:
@@ -223,6 +235,21 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     ], osp.join(work_dir, 'visualize.log'))
 
     total = time.time() - progress.start
+    summary = dict(
+        seed=0 if args.seed is None else args.seed,
+        pretrain_iters=pre_iters,
+        finetune_iters=ft_iters,
+        quick=bool(args.quick),
+        seconds=round(total, 1),
+        **{f'{name}_{k}': round(100 * results[stage][f'coco/bbox_{k}'], 2)
+           for stage, name in (('finetune-selfemd', 'selfemd'),
+                               ('finetune-random', 'random'))
+           for k in ('mAP', 'mAP_50')})
+    summary['margin'] = round(summary['selfemd_mAP'] -
+                              summary['random_mAP'], 2)
+    results_file = osp.join(work_dir, 'demo_results.json')
+    with open(results_file, 'w') as f:
+        json.dump(summary, f, indent=1)
     print('\n' + '=' * 64)
     print(f'Self-EMD demo finished in {progress.fmt(total)} '
           f'(outputs in {work_dir})')
@@ -234,6 +261,7 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
               f'{100 * m["coco/bbox_mAP_50"]:>10.1f}')
     print(f'loss curve:     {loss_png}')
     print(f'transport plan: {transport_png}')
+    print(f'numbers:        {results_file}')
     if args.quick:
         print('(--quick: a few iterations per stage; AP is meaningless)')
 

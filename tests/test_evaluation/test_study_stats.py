@@ -11,6 +11,7 @@ from scipy import stats
 from mmselfemd.evaluation.study_stats import (
     compare,
     min_detectable_difference,
+    paired,
     power,
     seed_means,
     tost,
@@ -45,6 +46,41 @@ def test_welch_matches_scipy():
     assert w['t'] == pytest.approx(ref.statistic, rel=1e-9)
     ci = ref.confidence_interval(0.95)
     assert w['ci'] == pytest.approx([ci.low, ci.high], rel=1e-9)
+
+
+def test_paired_matches_scipy():
+    rng = np.random.default_rng(1)
+    b = rng.normal(30, 2, 6)
+    a = b + rng.normal(9, 3, 6)
+    r = paired(a, b, bar=10)
+    ref = stats.ttest_rel(a, b)
+    assert r['n'] == 6 and r['df'] == 5
+    assert r['diffs'] == pytest.approx(list(a - b))
+    assert r['t'] == pytest.approx(ref.statistic, rel=1e-9)
+    assert r['p'] == pytest.approx(ref.pvalue, rel=1e-9)
+    ci = ref.confidence_interval(0.95)
+    assert r['ci'] == pytest.approx([ci.low, ci.high], rel=1e-9)
+    # the one-sided tests against the bar are scipy's on a - b - bar
+    above = stats.ttest_1samp(a - b - 10, 0, alternative='greater')
+    below = stats.ttest_1samp(a - b - 10, 0, alternative='less')
+    assert r['p_above'] == pytest.approx(above.pvalue, rel=1e-9)
+    assert r['p_below'] == pytest.approx(below.pvalue, rel=1e-9)
+    assert r['p_above'] + r['p_below'] == pytest.approx(1.0)
+
+
+def test_paired_is_not_the_unpaired_test():
+    # a shared per-unit offset cancels in the pairs, not in Welch's test
+    offsets = np.array([0.0, 10.0, 20.0, 30.0])
+    a, b = offsets + np.array([2.1, 1.9, 2.0, 2.2]), offsets
+    assert paired(a, b)['p'] < 1e-4
+    assert welch(a, b)['p'] > 0.5
+
+
+def test_paired_rejects_unequal_lengths_and_single_pairs():
+    with pytest.raises(ValueError, match='same length'):
+        paired([1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match='at least 2 pairs'):
+        paired([1.0], [0.0])
 
 
 def test_welch_needs_two_units_per_side():
