@@ -185,7 +185,7 @@ def paired(a: Sequence[float],
         t = mean / se
         p = float(2 * stats.t.sf(abs(t), df))
     out = dict(n=n, diffs=d.tolist(), mean=mean, sd=sd, se=se,
-               df=float(df), ci=[mean - q * se, mean + q * se],
+               df=float(df), ci=[float(mean - q * se), float(mean + q * se)],
                t=float(t), p=p)
     if bar is not None:
         if se == 0:
