@@ -2,6 +2,7 @@
 """The study statistics detect a known difference, do not detect a null
 at more than the nominal rate, and their intervals cover at the nominal
 rate, on simulated nested (pretraining seed > fine-tuning seed) data."""
+import json
 import math
 
 import numpy as np
@@ -66,6 +67,15 @@ def test_paired_matches_scipy():
     assert r['p_above'] == pytest.approx(above.pvalue, rel=1e-9)
     assert r['p_below'] == pytest.approx(below.pvalue, rel=1e-9)
     assert r['p_above'] + r['p_below'] == pytest.approx(1.0)
+
+
+def test_paired_result_is_plain_json():
+    # demo_margin.py writes the result with json.dump: plain Python
+    # numbers only (the interval was np.float64 before ad7a2e9)
+    r = paired(np.array([40.0, 42.5, 39.0]), np.array([30.0, 30.5, 31.0]),
+               bar=10)
+    assert all(type(x) is float for x in r['ci'])
+    assert json.loads(json.dumps(r)) == r
 
 
 def test_paired_is_not_the_unpaired_test():
