@@ -80,7 +80,8 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         keywords='self-supervised learning, object detection, optimal '
         'transport, earth mover distance',
-        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        packages=find_packages(exclude=('configs', 'tools', 'tests', 'tests.*',
+                                          'projects', 'projects.*')),
         include_package_data=True,
         package_data={'mmselfemd': ['.mim/**/*']},
         python_requires='>=3.9',

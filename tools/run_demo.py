@@ -20,7 +20,7 @@ Usage::
 
 The numbers of the run are also written to ``WORK_DIR/demo_results.json``
 (seed, AP and AP50 of both inits, the margin, wall time), which
-``tools/analysis_tools/demo_margin.py`` summarises over seeds.
+``projects/demo/tools/demo_margin.py`` summarises over seeds.
 """
 import argparse
 import json
@@ -174,8 +174,8 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     data_root = osp.join(work_dir, 'data')
     DATA = data_root + '/'
     sys.path.insert(0, ROOT)
-    from mmselfemd.studies import schedule_options
-    from mmselfemd.utils.demo_scenes import make_demo_scenes
+    from projects.demo.demo_scenes import make_demo_scenes
+    from projects.transfer_study.study import schedule_options
     progress.report('data', 0.0, f'writing scenes to {data_root}')
     make_demo_scenes(data_root)
     progress.finish('data')

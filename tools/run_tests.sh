@@ -10,4 +10,4 @@ PY="${MMSELFEMD_VENV:-$ROOT/.venv}/bin/python"
 echo "[tests] ruff check"
 "$PY" -m ruff check .
 echo "[tests] pytest"
-"$PY" -m pytest tests "$@"
+"$PY" -m pytest tests projects "$@"

@@ -1,11 +1,13 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """The installed package exposes configs/ and tools/ as .mim/, like mmdet,
-and the built wheel carries the LICENSE."""
+and the built wheel carries the LICENSE and no research code."""
 import os.path as osp
 import shutil
 import subprocess
 import sys
 import zipfile
+
+import pytest
 
 import mmselfemd
 
@@ -21,8 +23,11 @@ def test_mim_folder_exposes_configs_and_tools():
     assert osp.isfile(osp.join(mim, 'model-index.yml'))
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_license(tmp_path):
-    """The Apache-2.0 LICENSE is in the built wheel's dist-info.
+    """The Apache-2.0 LICENSE is in the built wheel's dist-info, and the
+    wheel holds the package, configs and tools but no studies, benchmarks,
+    GPU check, demo-data generators or tests (they live in projects/).
 
     Built from a copy: building in the repository would replace the
     editable install's ``.mim`` links by copies.
@@ -32,7 +37,8 @@ def test_wheel_ships_the_license(tmp_path):
     for name in ('setup.py', 'pyproject.toml', 'README.md', 'LICENSE',
                  'requirements.txt', 'model-index.yml'):
         shutil.copy(osp.join(REPO, name), src / name)
-    for name in ('requirements', 'mmselfemd', 'configs', 'tools'):
+    for name in ('requirements', 'mmselfemd', 'configs', 'tools',
+                 'projects', 'tests'):
         shutil.copytree(
             osp.join(REPO, name),
             src / name,
@@ -63,3 +69,13 @@ def test_wheel_ships_the_license(tmp_path):
         assert 'License-File: LICENSE' in zf.read(metadata).decode()
         # and mim's folders are copied in
         assert 'mmselfemd/.mim/model-index.yml' in names
+        assert 'mmselfemd/.mim/tools/train.py' in names
+        assert 'mmselfemd/models/algorithms/selfemd.py' in names
+    research = [
+        n for n in names
+        if n.startswith(('projects/', 'tests/', 'mmselfemd/benchmarks/',
+                         'mmselfemd/studies/', 'mmselfemd/.mim/projects/'))
+        or any(word in n for word in ('demo_scenes', 'demo_voc',
+                                      'study_stats', 'gpu_check'))
+    ]
+    assert not research, research

@@ -1,0 +1,2 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
+"""Research beside the toolbox (see README.md); not installed."""
