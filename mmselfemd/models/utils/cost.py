@@ -71,3 +71,68 @@ def cosine_cost(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         torch.Tensor: (B, N, M) cost matrix.
     """
     return 1 - cosine_similarity_matrix(x, y)
+
+
+def relative_cost(cost: torch.Tensor) -> torch.Tensor:
+    """Cost shifted and scaled per problem to the range [0, 1].
+
+    ``(C - min C) / (max C - min C)`` over each (N, M) problem, so that ε
+    on it is ε times the cost range of the problem on ``C`` (a shift does
+    not change the plan). A spread ``<= 1e-6`` counts as 1e-6.
+
+    Args:
+        cost (torch.Tensor): (B, N, M) costs.
+
+    Returns:
+        torch.Tensor: (B, N, M) costs in [0, 1].
+    """
+    low = cost.amin(dim=(1, 2), keepdim=True)
+    spread = cost.amax(dim=(1, 2), keepdim=True) - low
+    return (cost - low) / spread.clamp_min(1e-6)
+
+
+def std_cost(cost: torch.Tensor) -> torch.Tensor:
+    """Doubly centred cost, in units of its standard deviation.
+
+    ``C_ij - mean_j C_ij - mean_i C_ij + mean C`` divided by its RMS over
+    each (N, M) problem (an RMS ``<= 1e-6`` counts as 1e-6). Row and column
+    effects do not change a transport plan, so this has the plans of ``C``
+    for ε times that RMS. Why this is the model's scale of ε:
+    ``docs/en/advanced_guides/emd.md``.
+
+    Args:
+        cost (torch.Tensor): (B, N, M) costs.
+
+    Returns:
+        torch.Tensor: (B, N, M) doubly centred costs of RMS 1.
+    """
+    centred = (cost - cost.mean(dim=2, keepdim=True) -
+               cost.mean(dim=1, keepdim=True) +
+               cost.mean(dim=(1, 2), keepdim=True))
+    # the centred cost has mean 0: its standard deviation is its RMS
+    ms = centred.flatten(1).pow(2).mean(dim=1).view(-1, 1, 1)
+    # sqrt is not differentiable at 0 (a problem without interaction,
+    # e.g. one node per side): take it where the RMS is positive only, so
+    # that the unrolled gradient stays finite; the values are unchanged
+    positive = ms > 0
+    std = torch.where(positive,
+                      torch.where(positive, ms, 1.0).sqrt(), 0.0)
+    return centred / std.clamp_min(1e-6)
+
+
+def scale_cost(cost: torch.Tensor, eps_mode: str) -> torch.Tensor:
+    """The cost on which ε is given, for an ``eps_mode``.
+
+    Args:
+        cost (torch.Tensor): (B, N, M) costs.
+        eps_mode (str): ``'absolute'`` (the cost itself), ``'relative'``
+            (:func:`relative_cost`) or ``'std'`` (:func:`std_cost`).
+
+    Returns:
+        torch.Tensor: (B, N, M) costs with the plans of ``cost``.
+    """
+    if eps_mode == 'relative':
+        return relative_cost(cost)
+    if eps_mode == 'std':
+        return std_cost(cost)
+    return cost

@@ -15,8 +15,8 @@ def exact_transport_plan(cost: torch.Tensor, a: torch.Tensor,
     every problem of the batch with POT's network simplex (``ot.emd``), the
     solver DeepEMD uses. The problems are solved one by one on the CPU in
     float64 (the tensors are copied to the host and the plans back), so
-    this is much slower than :func:`sinkhorn` for large batches on a GPU;
-    see ``tools/analysis_tools/benchmark_emd.py``. The plan is a constant
+    this is much slower than :func:`sinkhorn` for large batches on a GPU
+    (``docs/en/advanced_guides/emd.md``). The plan is a constant
     (no gradient): with :func:`emd_similarity`, ``S = Σ P cos`` then has
     the gradient ``P``, which by the envelope (Danskin) theorem is the
     gradient of the exact EMD wherever the optimal plan is unique.

@@ -5,6 +5,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from .cost import _compute_dtype
+from .emd_options import EMD_DEFAULTS
 
 # Denominators are clamped here so that a node of zero weight or an
 # underflowed kernel row gives 0 or a huge but finite scaling, never NaN.
@@ -77,8 +78,8 @@ def _relax(old: torch.Tensor, new: torch.Tensor,
 def sinkhorn(cost: torch.Tensor,
              a: torch.Tensor,
              b: torch.Tensor,
-             eps: float = 0.05,
-             num_iters: int = 50,
+             eps: float = EMD_DEFAULTS.eps,
+             num_iters: int = EMD_DEFAULTS.num_iters,
              tol: Optional[float] = None,
              eps_start: Optional[float] = 1.0,
              eps_decay: float = 0.5,
@@ -92,57 +93,31 @@ def sinkhorn(cost: torch.Tensor,
 
         P = argmin_P <P, C> - ε H(P)   s.t.  P 1 = a,  Pᵀ 1 = b,  P >= 0
 
-    with ``H(P) = -Σ P_ij (log P_ij - 1)``. The solution has the form
-    ``P_ij = exp((f_i + g_j - C_ij) / ε)``.
-
-    Algorithm (stabilised scaling with ε-scaling, `Schmitzer, SIAM J. Sci.
-    Comput. 2019 <https://arxiv.org/abs/1610.06519>`_):
-
-    - ε is annealed geometrically from ``eps_start`` to ``eps``
-      (``eps_start, eps_start * eps_decay, ...``); each annealing stage runs
-      ``anneal_iters`` iterations, the final stage (target ``eps``) runs up
-      to ``num_iters``. For cosine costs (range [0, 2]) ``eps_start=1``
-      makes the first kernel well conditioned.
-    - At the start of every stage the dual potential ``g`` is absorbed into
-      the kernel in the log domain: ``K_ij = exp((f_i + g_j - C_ij) / ε)``
-      with ``f`` from an exact log-sum-exp row update, so that the rows of
-      ``K`` sum to ``a`` (no overflow, no row underflows whatever ε).
-    - Inside a stage the iterations are plain Sinkhorn scalings
-      ``v = b / (Kᵀ u)``, ``u = a / (K v)``: two batched mat-vec products,
-      no exponential, no allocation of (B, N, M) tensors. Because the
-      kernel already holds the potentials of the previous stage, ``u`` and
-      ``v`` stay close to 1, which is what the log domain buys elsewhere.
-    - The scalings are over-relaxed, ``u <- u^(1-ω) (a / K v)^ω`` with
-      ``ω = omega`` in [1, 2) (`Thibault et al., 2017
-      <https://arxiv.org/abs/1711.01851>`_), which converges several times
-      faster on the ill-conditioned problems that small ε and
-      non-uniform node weights give. The last iteration of every stage and
-      every tolerance check use the plain update (ω = 1).
-
-    Everything runs in float32 (float64 for float64 inputs) with autocast
-    disabled, so fp16/bf16 costs are safe. There is no Python loop over the
-    batch. With ``tol`` the row marginal error ``max_b Σ_i |(P1)_i - a_i|``
-    (an L1 norm: the mass that is misplaced) is checked every
-    ``check_every`` iterations of the final stage, and the loop stops once
-    it is ``<= tol``; the returned plan then has exact column marginals and
-    row marginals within ``tol``. Otherwise (no ``tol``, or ``num_iters``
-    reached) the last update is the row scaling: exact row marginals,
-    approximate column marginals. Without ``tol`` the iteration count is
-    fixed and there is no host-device synchronisation.
-
-    Gradients flow through the iterations if ``cost`` requires grad
-    (back-propagation through the unrolled loop); see
-    :func:`emd_similarity` for the envelope-theorem alternative.
+    with ``H(P) = -Σ P_ij (log P_ij - 1)``, by stabilised, over-relaxed
+    Sinkhorn scalings with ε-scaling (ε annealed from ``eps_start`` by
+    ``eps_decay``, ``anneal_iters`` iterations per stage, then up to
+    ``num_iters`` at ``eps``), in float32 (float64 for float64 inputs)
+    with autocast off, without a Python loop over the batch. Without
+    ``tol`` the last update is the row scaling (exact row marginals) and
+    there is no host-device synchronisation; with ``tol`` it stops once
+    the row L1 marginal error is ``<= tol`` (exact column marginals).
+    Gradients flow through the iterations if ``cost`` requires grad. The
+    defaults of ``eps`` and ``num_iters`` are :data:`EMD_DEFAULTS`', the
+    model's, for the cost that :func:`emd_similarity` passes (the doubly
+    centred cost in units of its RMS, :func:`std_cost`). The algorithm
+    step by step: ``docs/en/advanced_guides/emd.md``.
 
     Args:
         cost (torch.Tensor): (B, N, M) cost matrices.
         a (torch.Tensor): (B, N) row marginals (non-negative, sum 1).
         b (torch.Tensor): (B, M) column marginals (non-negative, sum 1).
-        eps (float): Target entropic regularisation ε. Defaults to 0.05.
+        eps (float): Target entropic regularisation ε, in the units of
+            ``cost``. Defaults to 0.1.
         num_iters (int): Maximum number of iterations at the target ε.
-            Defaults to 50.
+            Defaults to 30.
         tol (float, optional): Stop once the L1 marginal error is below
-            this. Defaults to None (fixed number of iterations).
+            this, checked every ``check_every`` iterations of the final
+            stage. Defaults to None (fixed number of iterations).
         eps_start (float, optional): First ε of the annealing; None turns
             ε-scaling off. Defaults to 1.0.
         eps_decay (float): Ratio between two annealing stages. Defaults to

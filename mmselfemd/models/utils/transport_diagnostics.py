@@ -23,32 +23,21 @@ def transport_diagnostics(plan: torch.Tensor,
                           exact: bool = False) -> Dict[str, torch.Tensor]:
     """Per-problem diagnostics of transport plans.
 
-    The reference is the *independent coupling* ``a bᵀ``: the plan that
-    matches every node with every node in proportion to their weights, i.e.
-    no matching at all (it is also the entropic plan as ε → ∞, and the
-    plan of a uniform cost). The diagnostics say how far a plan is from it:
+    How far each plan is from the *independent coupling* ``a bᵀ``, the plan
+    that matches nothing:
 
-    - ``entropy_ratio = H(P) / H(a bᵀ)`` with the Shannon entropy
-      ``H(P) = -Σ P log P`` and ``H(a bᵀ) = H(a) + H(b)``. 1 means no
-      matching; a one-to-one matching of N uniform nodes gives 0.5. (When
-      ``H(a) + H(b) = 0``, i.e. one node on each side, it is 1.)
-    - ``matching_gain = S_EMD - S_independent`` with
-      ``S_EMD = Σ P_ij cos_ij`` and ``S_independent = aᵀ cos b``: how much
-      more similar the two views look once their locations are matched
-      than when every location is compared with every other one (the
-      pooled comparison). 0 for a uniform cost; large for two maps whose
-      nodes are a permutation of each other.
+    - ``entropy_ratio = H(P) / (H(a) + H(b))`` (Shannon entropies): 1 for
+      ``a bᵀ``, 0.5 for a one-to-one matching of uniform nodes; 1 when
+      ``H(a) + H(b) = 0`` (one node on each side).
+    - ``matching_gain = Σ P cos - aᵀ cos b``: how much more similar the
+      views look once their locations are matched than pooled.
     - ``marginal_err = Σ_i |(P 1)_i - a_i| + Σ_j |(Pᵀ 1)_j - b_j|``: the
-      L1 mass the plan misplaces against its marginals (the solver's
-      convergence at its last iteration).
+      L1 mass the plan misplaces.
     - with ``exact=True``, ``exact_matching_gain``: the matching gain of
-      the exact EMD plan of the same problems (POT's network simplex on
-      the CPU, :func:`exact_transport_plan`), the most any plan can gain.
-      ``matching_gain / exact_matching_gain`` says how much of the
-      available matching an entropic plan does. The exact plan's entropy
-      ratio is not a measure of learning: a vertex of the transport
-      polytope has at most ``N + M - 1`` non-zero entries, so its ratio is
-      at most about ``log(N + M - 1) / log(N M)`` (0.588 for 7x7 maps).
+      the exact plan of the same problems (:func:`exact_transport_plan`),
+      the most any plan can gain.
+
+    How to read them: ``docs/en/advanced_guides/emd.md``.
 
     Args:
         plan (torch.Tensor): (B, N, M) transport plans.

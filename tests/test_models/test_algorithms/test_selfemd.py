@@ -11,25 +11,12 @@ from mmpretrain.structures import DataSample
 
 from mmselfemd.models import SelfEMD
 from mmselfemd.registry import MODELS
-from mmselfemd.utils import register_all_modules
+
+pytestmark = pytest.mark.usefixtures('registered', 'one_thread')
 
 BN = dict(type='BN')
 BN1D = dict(type='BN1d')
 LARGE, SMALL = 64, 32  # ResNet-18 C5: 2x2 and 1x1 maps
-
-
-@pytest.fixture(autouse=True)
-def _registered():
-    register_all_modules(init_default_scope=False)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: one thread avoids OpenMP stalls on a busy 2-core runner.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _cfg(with_global: bool = True, **kwargs) -> dict:
@@ -229,6 +216,22 @@ def test_small_view_targets_from_parent(mode):
     torch.testing.assert_close(losses['loss_emd'], expected)
     with pytest.raises(ValueError):
         model(views, [DataSample() for _ in range(4)], mode='loss')
+
+
+def test_pair_helpers_return_values_and_leave_arguments_alone():
+    """The pairs index the targets that _with_choices returns: the two
+    large views, then one per small view with a per-sample choice."""
+    targets = [torch.zeros(2, 1, 1, 1), torch.ones(2, 1, 1, 1)]
+    given = list(targets)
+    # small view 2: both targets; 3: per sample 0 then 1; 4: 1 and 1
+    choices = [None, torch.tensor([0, 1]), torch.tensor([1, 1])]
+    pairs = SelfEMD._pairs(choices)
+    selected = SelfEMD._with_choices(targets, choices)
+    assert pairs == [(0, 1), (1, 0), (2, 0), (2, 1), (3, 2), (4, 3)]
+    assert len(selected) == 4 and selected[:2] == targets
+    assert selected[2].flatten().tolist() == [0.0, 1.0]
+    assert selected[3].flatten().tolist() == [1.0, 1.0]
+    assert len(targets) == 2 and all(t is g for t, g in zip(targets, given))
 
 
 def test_gradients_online_only():

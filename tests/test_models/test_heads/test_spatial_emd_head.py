@@ -10,23 +10,10 @@ from mmpretrain.models import (
 
 from mmselfemd.models import SpatialEMDHead
 from mmselfemd.registry import MODELS
-from mmselfemd.utils import register_all_modules
+
+pytestmark = pytest.mark.usefixtures('registered', 'one_thread')
 
 C_IN, C_HID = 8, 16
-
-
-@pytest.fixture(autouse=True)
-def _registered():
-    register_all_modules(init_default_scope=False)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: one thread avoids OpenMP stalls on a busy 2-core runner.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _head(**kwargs) -> SpatialEMDHead:

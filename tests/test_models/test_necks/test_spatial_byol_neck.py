@@ -5,21 +5,8 @@ from mmpretrain.models import NonLinearNeck
 
 from mmselfemd.models import SpatialBYOLNeck
 from mmselfemd.registry import MODELS
-from mmselfemd.utils import register_all_modules
 
-
-@pytest.fixture(autouse=True)
-def _registered():
-    register_all_modules(init_default_scope=False)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: one thread avoids OpenMP stalls on a busy 2-core runner.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('registered', 'one_thread')
 
 
 def _copy_into_nonlinear(neck: SpatialBYOLNeck, ref: NonLinearNeck) -> None:

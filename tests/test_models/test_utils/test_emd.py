@@ -13,15 +13,7 @@ from mmselfemd.models.utils import (
     uniform_weights,
 )
 
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """The problems here are tiny: one thread is faster and, on a shared
-    CI machine, immune to the neighbours' load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _feats(b, n, c, seed=0, dtype=torch.float32):
@@ -286,10 +278,10 @@ def test_emd_similarity_matches_plan():
     a, b = cross_reference_weights(x, y), cross_reference_weights(y, x)
     plan = sinkhorn(cosine_cost(x, y), a, b, eps=0.05, num_iters=30)
     ref = (plan * (1 - cosine_cost(x, y))).sum((1, 2))
-    torch.testing.assert_close(emd_similarity(x, y, eps=0.05, num_iters=30),
-                               ref)
+    absolute = dict(eps=0.05, num_iters=30, eps_mode='absolute')
+    torch.testing.assert_close(emd_similarity(x, y, **absolute), ref)
     torch.testing.assert_close(
-        emd_similarity(x, y, weights=(a, b), eps=0.05, num_iters=30), ref)
+        emd_similarity(x, y, weights=(a, b), **absolute), ref)
     with pytest.raises(ValueError):
         emd_similarity(x, y, weights='max')
     with pytest.raises(ValueError):
@@ -348,7 +340,7 @@ def test_envelope_gradient_finite_differences(weights):
     else:
         a, b = _random_weights(2, 3, 1), _random_weights(2, 4, 2)
     gx, gy = _autograd(x, y, weights=(a, b), eps=eps, grad='envelope',
-                       **_CONVERGED)
+                       eps_mode='absolute', **_CONVERGED)
     fx, fy = _finite_diff(lambda u, v: _entropic_similarity(u, v, a, b, eps),
                           x, y)
     torch.testing.assert_close(gx, fx, atol=1e-7, rtol=1e-5)
@@ -359,10 +351,12 @@ def test_envelope_gradient_finite_differences(weights):
     assert (gx - px).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize('eps_mode', ['absolute', 'std'])
 @pytest.mark.parametrize('weights', ['uniform', 'random'])
-def test_unrolled_gradcheck(weights):
+def test_unrolled_gradcheck(weights, eps_mode):
     """Back-propagation through the iterations is the exact derivative of
-    the fixed-iteration solver (with ε-scaling and over-relaxation)."""
+    the fixed-iteration solver (with ε-scaling and over-relaxation), and
+    of the rescaling of the cost in the 'std' mode."""
     x, y = _matched(2, 3, 4, 3, seed=2, dtype=torch.float64)
     x.requires_grad_()
     y.requires_grad_()
@@ -370,7 +364,8 @@ def test_unrolled_gradcheck(weights):
         weights = (_random_weights(2, 3, 5), _random_weights(2, 4, 6))
     assert torch.autograd.gradcheck(
         lambda u, v: emd_similarity(u, v, weights=weights, eps=0.1,
-                                    num_iters=10, grad='unrolled'), (x, y))
+                                    num_iters=10, grad='unrolled',
+                                    eps_mode=eps_mode), (x, y))
 
 
 def test_unrolled_gradient_converged_finite_differences():
@@ -378,7 +373,7 @@ def test_unrolled_gradient_converged_finite_differences():
     x, y = _matched(2, 3, 4, 3, seed=3, dtype=torch.float64)
     a, b = _random_weights(2, 3, 3), _random_weights(2, 4, 4)
     gx, gy = _autograd(x, y, weights=(a, b), eps=eps, grad='unrolled',
-                       num_iters=1000)
+                       num_iters=1000, eps_mode='absolute')
     fx, fy = _finite_diff(lambda u, v: _plain_similarity(u, v, a, b, eps),
                           x, y)
     torch.testing.assert_close(gx, fx, atol=1e-7, rtol=1e-5)
@@ -483,8 +478,9 @@ def test_robustness_autocast(dtype, case, grad):
     assert torch.isfinite(proj.weight.grad).all()
 
 
-def test_small_eps_stays_finite():
+@pytest.mark.parametrize('eps_mode', ['absolute', 'std'])
+def test_small_eps_stays_finite(eps_mode):
     x, y = _matched(3, 49, 49, 16, seed=8)
     for eps in (1e-3, 1e-4):
-        s = _check_finite(x, y, eps=eps, num_iters=20)
+        s = _check_finite(x, y, eps=eps, num_iters=20, eps_mode=eps_mode)
         assert (s > 0).all()
