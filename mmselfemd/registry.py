@@ -1,8 +1,10 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""mmselfemd provides 21 registry nodes to support using modules across
-projects. Each node is a child of the corresponding root registry of
-mmpretrain, so every mmpretrain (and, through it, mmengine) module builds
-under ``default_scope='mmselfemd'`` without a prefix, and ``mmdet.`` /
+"""mmselfemd's registry nodes, one for each registry in ``__all__``.
+
+Each node is a child of mmpretrain's registry of the same name
+(``FUNCTIONS``: of mmengine's, as mmpretrain has none), so every mmpretrain
+(and, through it, mmengine) module builds under
+``default_scope='mmselfemd'`` without a prefix, and ``mmdet.`` /
 ``mmpretrain.`` prefixes or ``_scope_`` switch to those projects.
 
 More details can be found at

@@ -20,10 +20,6 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-# importing mmselfemd allow-lists the globals of older mmselfemd
-# checkpoints for weights-only loading and registers zoo:// (new checkpoints
-# are portable through PortableCheckpointHook)
-import mmselfemd  # noqa: F401
 from mmselfemd.utils import register_all_modules
 from mmselfemd.utils.user_errors import (
     add_debug_argument,
@@ -144,6 +140,9 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 def run_test(args: argparse.Namespace) -> None:
     """Build the runner from the config and the command line, and test."""
+    # registers the modules, allow-lists the globals of checkpoints written
+    # without PortableCheckpointHook (plain mmengine, earlier mmselfemd) for
+    # weights-only loading, and registers zoo://
     register_all_modules(init_default_scope=False)
 
     # mmengine raises a bare KeyError for an empty env-var substitution;

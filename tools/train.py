@@ -17,11 +17,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-# importing mmselfemd allow-lists the globals of older mmselfemd
-# checkpoints for weights-only loading and registers zoo:// (new checkpoints
-# are portable through PortableCheckpointHook)
-import mmselfemd  # noqa: F401
-from mmselfemd.apis.hub import CheckpointDownloadError, ChecksumMismatchError
+from mmselfemd.apis import CheckpointDownloadError, ChecksumMismatchError
 from mmselfemd.engine.hooks import (
     PretrainedBackboneCheckHook,
     PretrainedBackboneError,
@@ -286,6 +282,9 @@ def scale_lr_with_accumulation(runner: Runner) -> None:
 
 def train(args: argparse.Namespace) -> None:
     """Build the runner from the config and the command line, and train."""
+    # registers the modules, allow-lists the globals of checkpoints written
+    # without PortableCheckpointHook (plain mmengine, earlier mmselfemd) for
+    # weights-only loading, and registers zoo://
     register_all_modules(init_default_scope=False)
 
     # mmengine raises a bare KeyError for an empty env-var substitution;

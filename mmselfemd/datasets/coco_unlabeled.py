@@ -1,9 +1,7 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-import json
 import logging
-import os.path as osp
-import re
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from itertools import chain
+from typing import Callable, List, Optional, Sequence, Union
 
 import mmengine.fileio as fileio
 from mmengine.dataset import BaseDataset
@@ -11,92 +9,15 @@ from mmengine.logging import print_log
 
 from mmselfemd.registry import DATASETS
 
-from .list_images import list_images
+from .image_sources import (
+    SOURCE_TYPES,
+    join_path,
+    load_source,
+    read_coco_images,
+    unique_by_real_path,
+)
 
-SOURCE_TYPES = ('coco_json', 'folder', 'list')
-
-
-def _join(root: str, path: str) -> str:
-    if not root or not path or osp.isabs(path) or '://' in path:
-        return path
-    return fileio.join_path(root, path)
-
-
-_WS = re.compile(r'\s*')
-
-
-def read_coco_images(text: str, path: str = '<json>') -> list:
-    """Return the top-level ``images`` list of a COCO JSON text.
-
-    Top-level values are decoded in file order and decoding stops at
-    ``images``; COCO files put ``images`` before ``annotations``, so the
-    annotations of ``instances_train2017.json`` (most of its 448 MB) are
-    never parsed.
-
-    Raises:
-        ValueError: If the text is not a JSON object with an ``images``
-            list.
-    """
-    decoder = json.JSONDecoder()
-    try:
-        idx = _WS.match(text, 0).end()
-        if text[idx:idx + 1] != '{':
-            raise ValueError('not a JSON object')
-        idx += 1
-        while True:
-            idx = _WS.match(text, idx).end()
-            if text[idx:idx + 1] == '}':
-                break
-            key, idx = decoder.raw_decode(text, idx)
-            idx = _WS.match(text, idx).end()
-            if text[idx:idx + 1] != ':':
-                raise ValueError(f'expected ":" at character {idx}')
-            idx = _WS.match(text, idx + 1).end()
-            value, idx = decoder.raw_decode(text, idx)
-            if key == 'images':
-                if not isinstance(value, list):
-                    break
-                return value
-            idx = _WS.match(text, idx).end()
-            if text[idx:idx + 1] == ',':
-                idx += 1
-    except (ValueError, IndexError) as e:
-        raise ValueError(f'CocoUnlabeledDataset: cannot parse {path} as '
-                         f'COCO JSON: {e}') from e
-    raise ValueError(
-        f'CocoUnlabeledDataset: {path} has no "images" list; expected a '
-        'COCO-style JSON such as image_info_unlabeled2017.json')
-
-
-def _require_ann_file(path: str) -> None:
-    """Fail with a message naming the missing annotation file."""
-    if '://' not in path and not osp.isfile(path):
-        raise FileNotFoundError(
-            f'CocoUnlabeledDataset: annotation file "{path}" does not exist. '
-            'Expected ann_file (joined to data_root) to be a COCO-format '
-            'JSON with an "images" list, or a text file with one image '
-            'path per line; check data_root and ann_file, or set '
-            "ann_file='' to read every image under data_root/"
-            'data_prefix.img.')
-
-
-def _real_path(path: str, real_dirs: Dict[str, str]) -> str:
-    """Key used to de-duplicate images listed by several sources.
-
-    The real path of a local file: absolute, normalised, with symbolic
-    links resolved (of the folders and of the file itself), so that a
-    relative and an absolute path, or a link and its target, are one file.
-    Folders are resolved once (``real_dirs`` caches them), so a file costs
-    one ``lstat``. URLs are compared as they are.
-    """
-    if '://' in path:
-        return path
-    folder, name = osp.split(path)
-    real_dir = real_dirs.get(folder)
-    if real_dir is None:
-        real_dir = real_dirs[folder] = osp.realpath(folder or '.')
-    real = osp.join(real_dir, name)
-    return osp.realpath(real) if osp.islink(real) else real
+__all__ = ['CocoUnlabeledDataset', 'SOURCE_TYPES', 'read_coco_images']
 
 
 @DATASETS.register_module()
@@ -109,53 +30,32 @@ class CocoUnlabeledDataset(BaseDataset):
              ann_file='annotations/image_info_unlabeled2017.json',
              data_prefix=dict(img='unlabeled2017/'), pipeline=...)
 
-    More sources are combined with ``sources`` (each path is relative to
-    ``data_root`` unless absolute):
-
-    - ``dict(type='coco_json', ann_file=..., img_prefix=...)``: a COCO-style
-      JSON; only its ``images`` list (``file_name``, optional ``width``,
-      ``height``, ``id``) is read, ``categories`` / ``annotations`` may be
-      absent or present and are ignored.
-    - ``dict(type='folder', path=..., recursive=True)``: image files found
-      by extension (``IMG_EXTENSIONS``, case-insensitive), sorted.
-    - ``dict(type='list', ann_file=..., img_prefix=...)``: a text file with
-      one image path per line (blank lines and ``#`` comments skipped).
-
     ``ann_file`` (if given) is the first source: a ``.json`` file is read as
-    ``coco_json``, anything else as ``list``, with ``data_prefix['img']`` as
-    the image prefix. With neither ``ann_file`` nor ``sources`` the folder
-    ``data_prefix['img']`` is scanned.
+    ``coco_json`` (only its ``images`` list), anything else as ``list`` (one
+    path per line). More sources are combined with ``sources``: dicts of
+    type ``coco_json``, ``folder`` or ``list``
+    (:func:`~mmselfemd.datasets.image_sources.load_source`). With neither
+    ``ann_file`` nor ``sources`` the folder ``data_prefix['img']`` is
+    scanned. An image listed twice (same real path) is kept once, at its
+    first place. Nothing is decoded at start-up: ``filter_cfg`` drops
+    images by their JSON size only.
 
-    Entries keep source order (then file order, folders sorted); an image
-    listed twice is kept once, at its first place. Images are the same when
-    their real paths are (symbolic links resolved, relative and absolute
-    paths alike); the number of dropped duplicates is logged with examples.
-    Nothing is decoded at start-up: ``filter_cfg=dict(min_size=64)`` (or
-    ``min_width`` / ``min_height``) drops images whose JSON ``width`` /
-    ``height`` are smaller, and logs how many; images without size metadata
-    (folders, lists) are kept here and checked when loaded:
-    ``LoadImageRobust`` skips, names and counts images whose decoded shorter
-    side is below its ``min_size`` (64 by default).
-    ``indices`` and ``lazy_init`` work as in ``BaseDataset``.
-
-    Unreadable files: with ``LoadImageRobust`` in the pipeline a bad file
-    makes the pipeline return None and mmengine refetches another index
-    (``max_refetch``). The dataset fails fast when most of it is unreadable:
-
-    - at ``full_init``, up to ``check_files`` entries (evenly spaced) are
-      tested for existence; if more than ``max_bad_ratio`` of them are
-      missing a ``FileNotFoundError`` names ``data_root``, the prefixes and
-      examples (typically a wrong ``data_root``);
-    - while loading, each process counts pipeline failures; once at least
-      ``min_bad_to_fail`` samples failed and they are more than
-      ``max_bad_ratio`` of all attempts, a ``RuntimeError`` stops the run.
+    The dataset fails fast when most of it is unreadable: at
+    ``full_init`` when more than ``max_bad_ratio`` of ``check_files``
+    sampled entries are missing (``FileNotFoundError``), and while loading
+    when at least ``min_bad_to_fail`` samples failed in this process and
+    they are more than ``max_bad_ratio`` of all attempts
+    (``RuntimeError``). See ``docs/en/user_guides/dataset_prepare.md``.
 
     Args:
         ann_file (str): Optional COCO JSON or list file. Defaults to ''.
         data_root (str): Root of all relative paths. Defaults to ''.
         data_prefix (dict): ``dict(img=...)``, the image prefix of
             ``ann_file`` or the folder to scan. Defaults to ``dict(img='')``.
-        sources (list[dict], optional): Further sources, see above.
+        sources (list[dict], optional): Further sources: ``type``
+            (``'coco_json'``, ``'folder'`` or ``'list'``) and ``ann_file``
+            and ``img_prefix``, or ``path`` and ``recursive``; paths are
+            relative to ``data_root`` unless absolute.
         filter_cfg (dict, optional): ``min_size`` or ``min_width`` /
             ``min_height`` in pixels.
         check_files (int): Entries checked for existence at start-up; 0
@@ -232,62 +132,13 @@ class CocoUnlabeledDataset(BaseDataset):
             src = dict(src)
             for key in ('ann_file', 'path'):
                 if key in src:
-                    src[key] = _join(root, src[key])
+                    src[key] = join_path(root, src[key])
             prefix = src.get('img_prefix', '')
-            src['img_prefix'] = _join(root, prefix) if prefix else root
+            src['img_prefix'] = join_path(root, prefix) if prefix else root
             sources.append(src)
         if not sources:
             sources.append(dict(type='folder', path=img_prefix or root))
         return sources
-
-    @staticmethod
-    def _load_coco_json(src: dict, backend_args) -> List[dict]:
-        path = src['ann_file']
-        _require_ann_file(path)
-        text = fileio.get_text(path, backend_args=backend_args)
-        images = read_coco_images(text, path)
-        del text
-        prefix = src.get('img_prefix', '')
-        out = []
-        for i, img in enumerate(images):
-            try:
-                name = img['file_name']
-            except (KeyError, TypeError):
-                raise ValueError(
-                    f'CocoUnlabeledDataset: {path}: images[{i}] has no '
-                    f'"file_name": {img!r}') from None
-            out.append(
-                dict(
-                    img_path=_join(prefix, name),
-                    img_id=img.get('id'),
-                    width=img.get('width'),
-                    height=img.get('height')))
-        return out
-
-    @staticmethod
-    def _load_list(src: dict, backend_args) -> List[dict]:
-        path = src['ann_file']
-        _require_ann_file(path)
-        text = fileio.get_text(path, backend_args=backend_args)
-        prefix = src.get('img_prefix', '')
-        out = []
-        for line in text.splitlines():
-            line = line.strip()
-            if line and not line.startswith('#'):
-                out.append(dict(img_path=_join(prefix, line)))
-        return out
-
-    @staticmethod
-    def _load_folder(src: dict, backend_args) -> List[dict]:
-        folder = src['path']
-        if '://' not in folder and not osp.isdir(folder):
-            raise FileNotFoundError(
-                f'CocoUnlabeledDataset: image folder "{folder}" does not '
-                'exist (check data_root and the folder path)')
-        return [
-            dict(img_path=p) for p in list_images(
-                folder, src.get('recursive', True), backend_args)
-        ]
 
     def load_data_list(self) -> List[dict]:
         """Read all sources, de-duplicate, keep order.
@@ -296,26 +147,10 @@ class CocoUnlabeledDataset(BaseDataset):
             list[dict]: ``img_path`` plus, from JSON, ``img_id``, ``width``
             and ``height`` per image.
         """
-        loaders = dict(
-            coco_json=self._load_coco_json,
-            folder=self._load_folder,
-            list=self._load_list)
-        first: Dict[str, str] = {}  # real path -> first listed path
-        real_dirs: Dict[str, str] = {}
-        num_duplicates, examples = 0, []  # the count and 3 to show
-        data_list = []
-        for src in self._source_list():
-            for info in loaders[src['type']](src, self.backend_args):
-                key = _real_path(info['img_path'], real_dirs)
-                if key in first:
-                    num_duplicates += 1
-                    if len(examples) < 3:
-                        examples.append(
-                            f'"{info["img_path"]}" is "{first[key]}"')
-                    continue
-                first[key] = info['img_path']
-                info = {k: v for k, v in info.items() if v is not None}
-                data_list.append(info)
+        data_list, num_duplicates, examples = unique_by_real_path(
+            chain.from_iterable(
+                load_source(src, self.backend_args)
+                for src in self._source_list()))
         if not data_list:
             raise ValueError(
                 f'CocoUnlabeledDataset: no images found in '
@@ -360,6 +195,8 @@ class CocoUnlabeledDataset(BaseDataset):
         self._check_files_exist()
 
     def _check_files_exist(self) -> None:
+        """Raise if most of ``check_files`` evenly spaced entries are
+        missing."""
         n = len(self)
         if self.check_files <= 0 or n == 0:
             return
@@ -380,7 +217,14 @@ class CocoUnlabeledDataset(BaseDataset):
 
     # ------------------------------------------------------------ runtime
     def prepare_data(self, idx: int):
-        """Run the pipeline; count failures and fail fast if most fail."""
+        """Run the pipeline; count failures and fail fast if most fail.
+
+        Args:
+            idx (int): The index of the sample.
+
+        Returns:
+            dict | None: The pipeline's output, None for a failed sample.
+        """
         data = super().prepare_data(idx)
         self._num_tried += 1
         if data is None:

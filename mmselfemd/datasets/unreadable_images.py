@@ -83,6 +83,7 @@ def find_unreadable_images(paths: Sequence[str],
 
 
 def _collect(results, bar):
+    """Yield ``results``, advancing the progress ``bar`` for each."""
     for item in results:
         bar.update()
         yield item

@@ -14,58 +14,27 @@ paragraph with the files concerned.
 import os
 import os.path as osp
 import xml.etree.ElementTree as ET
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 from PIL import Image
 
 from mmselfemd.utils.progress import progress
 
+from .voc_check_result import PROBLEM_KINDS, VOCCheckResult
+
+__all__ = [
+    'PROBLEM_KINDS', 'PROTOCOL_SPLITS', 'VOC_YEARS', 'VOCCheckResult',
+    'check_voc_devkit', 'find_devkit', 'voc_classes'
+]
+
 #: The split files that the VOC07+12 transfer configs read.
 PROTOCOL_SPLITS: Tuple[Tuple[str, str], ...] = (('VOC2007', 'trainval'),
                                                 ('VOC2012', 'trainval'),
                                                 ('VOC2007', 'test'))
 VOC_YEARS = ('VOC2007', 'VOC2012')
-
-#: Kinds of fault, in the order they are reported, with what they mean for
-#: a run (the end of each paragraph).
-PROBLEM_KINDS: Dict[str, str] = OrderedDict(
-    missing_splits=(
-        'The VOC07+12 configs train on VOC2007 and VOC2012 trainval and test '
-        'on VOC2007 test; without these files the run stops when it builds '
-        'its datasets (the test annotations come in their own archive, '
-        'VOCtest_06-Nov-2007.tar).'),
-    missing_images=(
-        "mmdet's VOCDataset loads JPEGImages/ID.jpg for every id of the "
-        'split file and the run stops at the first missing one, possibly '
-        'hours in.'),
-    missing_xmls=(
-        'VOCDataset parses Annotations/ID.xml of every id when it builds '
-        'the dataset, and stops at the first missing one.'),
-    bad_xmls=(
-        'VOCDataset stops at the first of these when it builds the '
-        'dataset.'),
-    unreadable_images=('Training stops when it reaches one of these.'),
-    size_mismatch=(
-        'mmdet takes the image size from the XML (aspect-ratio grouping, '
-        'the min_size filter) while the pipeline resizes the real image, '
-        'so one of the two is wrong and the boxes may not match the '
-        'picture: fix the XML or the image.'),
-    unknown_classes=(
-        'VOCDataset silently drops these objects: the detector never sees '
-        'them. Fix the names, or give a config whose classes include '
-        'them.'),
-)
-
-_TITLES = dict(
-    missing_splits='split files are missing or empty',
-    missing_images='ids of the split files have no JPEG',
-    missing_xmls='ids of the split files have no annotation XML',
-    bad_xmls='annotation XMLs do not parse as VOC annotations',
-    unreadable_images='JPEGs cannot be opened',
-    size_mismatch="annotation XMLs give a <size> other than their JPEG's",
-    unknown_classes='objects have a class name outside the classes',
-)
+#: A fault: ``(kind, file relative to the devkit, detail)``.
+Problem = Tuple[str, str, str]
 
 
 def voc_classes() -> Tuple[str, ...]:
@@ -90,150 +59,90 @@ def find_devkit(root: str) -> Optional[str]:
     return None
 
 
-class VOCCheckResult:
-    """What :func:`check_voc_devkit` found.
+def _check_xml(devkit: str, xml_rel: str, jpg_rel: str,
+               real: Optional[Tuple[int, int]],
+               classes: Sequence[str]) -> Tuple[List[str], List[Problem]]:
+    """Parse one annotation.
 
-    Attributes:
+    Args:
         devkit (str): The ``VOCdevkit`` folder.
-        years (list[str]): The ``VOC20XX`` folders found.
-        splits (dict): ``{(year, split): ids}`` of the split files read.
-        other_splits (dict): ``{year: [split, ...]}``: the other files of
-            ``ImageSets/Main`` (not per class), e.g. ``train``, ``val``.
-        classes (tuple[str]): The classes names were checked against.
-        class_counts (Counter): Objects per class name.
-        num_images (int): Distinct ids checked.
-        problems (dict): ``{kind: [(file, detail), ...]}`` per kind of
-            :data:`PROBLEM_KINDS` found (files relative to ``devkit``).
-        jpegs (list[str]): Paths of the JPEGs found, for decoding.
-    """
+        xml_rel (str): The XML, relative to ``devkit``.
+        jpg_rel (str): Its JPEG, relative to ``devkit``.
+        real (tuple[int, int], optional): The JPEG's ``(width, height)``,
+            None if it has none.
+        classes (Sequence[str]): The class names allowed.
 
-    def __init__(self, devkit: str, classes: Sequence[str]) -> None:
-        self.devkit = devkit
-        self.classes = tuple(classes)
-        self.years: List[str] = []
-        self.splits: Dict[Tuple[str, str], List[str]] = OrderedDict()
-        self.other_splits: Dict[str, List[str]] = {}
-        self.class_counts: Counter = Counter()
-        self.num_images = 0
-        self.problems: Dict[str, List[Tuple[str, str]]] = OrderedDict()
-        self.jpegs: List[str] = []
-
-    def add(self, kind: str, path: str, detail: str = '') -> None:
-        """Record a fault of ``kind`` in ``path`` (relative to devkit)."""
-        self.problems.setdefault(kind, []).append((path, detail))
-
-    def paragraphs(self, max_names: int = 5) -> List[str]:
-        """One paragraph (one line of text) per kind of fault found.
-
-        Args:
-            max_names (int): Files named per paragraph; the rest are
-                counted. Defaults to 5.
-
-        Returns:
-            list[str]: The paragraphs, in the order of
-            :data:`PROBLEM_KINDS`.
-        """
-        out = []
-        for kind, consequence in PROBLEM_KINDS.items():
-            items = self.problems.get(kind)
-            if not items:
-                continue
-            if kind == 'unknown_classes':
-                listed = self._unknown_classes(items, max_names)
-                count = f'{len(items)} {_TITLES[kind]}'
-            else:
-                named = [f'{p} ({d})' if d else p
-                         for p, d in items[:max_names]]
-                more = len(items) - max_names
-                listed = ', '.join(named) + (f' and {more} more'
-                                             if more > 0 else '')
-                count = f'{len(items)} {_TITLES[kind]}'
-            text = (f'{count} in {self.devkit}: {listed}. {consequence}')
-            out.append(' '.join(text.split()))
-        return out
-
-    def _unknown_classes(self, items, max_names: int) -> str:
-        by_name: Dict[str, List[str]] = OrderedDict()
-        for path, name in items:
-            by_name.setdefault(name, []).append(path)
-        parts = []
-        for name, paths in list(by_name.items())[:max_names]:
-            files = sorted(set(paths))
-            shown = ', '.join(files[:max_names])
-            more = len(files) - max_names
-            shown += f' and {more} more' if more > 0 else ''
-            parts.append(f'"{name}" ({len(paths)} objects in {shown})')
-        more = len(by_name) - max_names
-        known = ', '.join(self.classes)
-        return ('; '.join(parts) + (f'; and {more} more names'
-                                    if more > 0 else '') +
-                f' (the {len(self.classes)} classes: {known})')
-
-    def summary(self) -> List[str]:
-        """Lines describing the tree: split files, images, objects."""
-        lines = [f'VOCdevkit: {self.devkit}']
-        for year in self.years:
-            found = [f'{split}.txt {len(ids)} ids'
-                     for (y, split), ids in self.splits.items() if y == year]
-            other = self.other_splits.get(year)
-            lines.append(
-                f'{year}: ImageSets/Main/' + (', '.join(found) or
-                                              'no split file of the '
-                                              'protocol') +
-                (f'; also {", ".join(o + ".txt" for o in other)}'
-                 if other else ''))
-        counts = ', '.join(f'{n} {c}'
-                           for c, n in self.class_counts.most_common())
-        lines.append(f'checked {self.num_images} images: '
-                     f'{sum(self.class_counts.values())} objects'
-                     + (f' ({counts})' if counts else ''))
-        return lines
-
-
-def _check_xml(result: VOCCheckResult, xml_rel: str, jpg_rel: str,
-               real: Optional[Tuple[int, int]]) -> None:
-    """Parse one annotation; record its faults (and its objects).
-
-    ``real`` is the JPEG's ``(width, height)``, None if it has none.
+    Returns:
+        tuple[list[str], list[Problem]]: The class names of its objects
+        (none for a bad XML) and its faults.
     """
     try:
-        root = ET.parse(osp.join(result.devkit, xml_rel)).getroot()
+        root = ET.parse(osp.join(devkit, xml_rel)).getroot()
     except ET.ParseError as e:
-        result.add('bad_xmls', xml_rel, f'not well-formed XML: {e}')
-        return
+        return [], [('bad_xmls', xml_rel, f'not well-formed XML: {e}')]
     objects = []
     try:
         xml_size = _xml_size(root)
         for index, obj in enumerate(root.findall('object'), 1):
             objects.append(_xml_object(obj, index))
     except ValueError as e:
-        result.add('bad_xmls', xml_rel, str(e))
-        return
-    for name in objects:
-        result.class_counts[name] += 1
-        if name not in result.classes:
-            result.add('unknown_classes', xml_rel, name)
+        return [], [('bad_xmls', xml_rel, str(e))]
+    problems = [('unknown_classes', xml_rel, name) for name in objects
+                if name not in classes]
     if xml_size is not None and real is not None and real != xml_size:
-        result.add('size_mismatch', xml_rel,
-                   f'says {xml_size[0]}x{xml_size[1]}, {jpg_rel} is '
-                   f'{real[0]}x{real[1]}')
+        problems.append(('size_mismatch', xml_rel,
+                         f'says {xml_size[0]}x{xml_size[1]}, {jpg_rel} is '
+                         f'{real[0]}x{real[1]}'))
+    return objects, problems
 
 
-def _jpeg_size(result: VOCCheckResult, jpg_rel: str,
-               split_rel: str) -> Optional[Tuple[int, int]]:
-    """The JPEG's ``(width, height)`` from its header; None (and the fault
-    recorded) if it is missing or cannot be opened."""
-    path = osp.join(result.devkit, jpg_rel)
-    if not osp.isfile(path):
-        result.add('missing_images', jpg_rel, f'in {split_rel}')
-        return None
-    result.jpegs.append(path)
+def _jpeg_size(
+        path: str,
+        jpg_rel: str) -> Tuple[Optional[Tuple[int, int]], Optional[Problem]]:
+    """The JPEG's ``(width, height)`` from its header.
+
+    Args:
+        path (str): The JPEG file.
+        jpg_rel (str): The same, relative to the devkit (for the fault).
+
+    Returns:
+        tuple: The size, or None and the fault if it cannot be opened.
+    """
     try:
         with Image.open(path) as img:
-            return img.size
+            return img.size, None
     except OSError as e:
-        result.add('unreadable_images', jpg_rel, f'{type(e).__name__}: {e}')
-        return None
+        return None, ('unreadable_images', jpg_rel,
+                      f'{type(e).__name__}: {e}')
+
+
+def _check_id(devkit: str, year: str, img_id: str, split_rel: str,
+              classes: Sequence[str]
+              ) -> Tuple[Optional[str], List[str], List[Problem]]:
+    """Check the JPEG and the XML of one id of a split file.
+
+    Returns:
+        tuple: The JPEG's path (None if it is missing), the class names of
+        the XML's objects and the faults found.
+    """
+    jpg_rel = f'{year}/JPEGImages/{img_id}.jpg'
+    xml_rel = f'{year}/Annotations/{img_id}.xml'
+    jpg_path = osp.join(devkit, jpg_rel)
+    real, names, problems = None, [], []
+    if osp.isfile(jpg_path):
+        real, problem = _jpeg_size(jpg_path, jpg_rel)
+        if problem is not None:
+            problems.append(problem)
+    else:
+        jpg_path = None
+        problems.append(('missing_images', jpg_rel, f'in {split_rel}'))
+    if osp.isfile(osp.join(devkit, xml_rel)):
+        names, xml_problems = _check_xml(devkit, xml_rel, jpg_rel, real,
+                                         classes)
+        problems += xml_problems
+    else:
+        problems.append(('missing_xmls', xml_rel, f'in {split_rel}'))
+    return jpg_path, names, problems
 
 
 def _int_field(parent: ET.Element, tag: str, where: str) -> int:
@@ -272,31 +181,52 @@ def _xml_object(obj: ET.Element, index: int) -> str:
     return name
 
 
-def _read_splits(result: VOCCheckResult) -> Dict[str, Dict[str, str]]:
-    """Read the protocol's split files; ``{year: {id: split file}}``."""
+def _read_splits(
+    devkit: str
+) -> Tuple[Dict[Tuple[str, str], List[str]], Dict[str, Dict[str, str]],
+           List[Problem]]:
+    """Read the protocol's split files (:data:`PROTOCOL_SPLITS`).
+
+    Args:
+        devkit (str): The ``VOCdevkit`` folder.
+
+    Returns:
+        tuple: ``{(year, split): ids}`` of the files read, ``{year: {id:
+        split file}}`` of every id (first split file listing it) and the
+        missing or empty split files as faults.
+    """
+    splits: Dict[Tuple[str, str], List[str]] = OrderedDict()
     ids: Dict[str, Dict[str, str]] = OrderedDict()
+    problems: List[Problem] = []
     for year, split in PROTOCOL_SPLITS:
         rel = f'{year}/ImageSets/Main/{split}.txt'
-        path = osp.join(result.devkit, rel)
+        path = osp.join(devkit, rel)
         if not osp.isfile(path):
-            result.add('missing_splits', rel, 'missing')
+            problems.append(('missing_splits', rel, 'missing'))
             continue
         with open(path) as f:
             listed = [line.split()[0] for line in f if line.strip()]
         if not listed:
-            result.add('missing_splits', rel, 'empty')
+            problems.append(('missing_splits', rel, 'empty'))
             continue
-        result.splits[(year, split)] = listed
+        splits[(year, split)] = listed
         for img_id in listed:
             ids.setdefault(year, OrderedDict()).setdefault(img_id, rel)
-    for year in result.years:
-        main = osp.join(result.devkit, year, 'ImageSets', 'Main')
+    return splits, ids, problems
+
+
+def _other_splits(devkit: str, years: Sequence[str]) -> Dict[str, List[str]]:
+    """``{year: [split, ...]}``: the split files of ``ImageSets/Main`` that
+    are neither per class nor of the protocol, e.g. ``train``, ``val``."""
+    other = {}
+    for year in years:
+        main = osp.join(devkit, year, 'ImageSets', 'Main')
         names = sorted(
             n[:-4] for n in (os.listdir(main) if osp.isdir(main) else [])
             if n.endswith('.txt') and '_' not in n)
         protocol = {s for y, s in PROTOCOL_SPLITS if y == year}
-        result.other_splits[year] = [n for n in names if n not in protocol]
-    return ids
+        other[year] = [n for n in names if n not in protocol]
+    return other
 
 
 def check_voc_devkit(root: str,
@@ -337,18 +267,21 @@ def check_voc_devkit(root: str,
     result = VOCCheckResult(devkit,
                             voc_classes() if classes is None else classes)
     result.years = [y for y in VOC_YEARS if osp.isdir(osp.join(devkit, y))]
-    ids = _read_splits(result)
+    result.splits, ids, problems = _read_splits(devkit)
+    result.other_splits = _other_splits(devkit, result.years)
+    for problem in problems:
+        result.add(*problem)
     total = sum(len(v) for v in ids.values())
     bar = progress(total, file=file, desc='check')
     for year, year_ids in ids.items():
         for img_id, split_rel in year_ids.items():
-            jpg_rel = f'{year}/JPEGImages/{img_id}.jpg'
-            xml_rel = f'{year}/Annotations/{img_id}.xml'
-            real = _jpeg_size(result, jpg_rel, split_rel)
-            if osp.isfile(osp.join(devkit, xml_rel)):
-                _check_xml(result, xml_rel, jpg_rel, real)
-            else:
-                result.add('missing_xmls', xml_rel, f'in {split_rel}')
+            jpg_path, names, problems = _check_id(devkit, year, img_id,
+                                                  split_rel, result.classes)
+            if jpg_path is not None:
+                result.jpegs.append(jpg_path)
+            result.class_counts.update(names)
+            for problem in problems:
+                result.add(*problem)
             bar.update()
     bar.close()
     result.num_images = total

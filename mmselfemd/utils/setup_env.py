@@ -4,9 +4,20 @@ import warnings
 
 from mmengine import DefaultScope
 
+from .checkpoint_compat import allow_legacy_checkpoints
+
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Register all modules in mmselfemd into the registries.
+    """Register all modules in mmselfemd and set up checkpoint loading.
+
+    Besides importing the modules (which registers them), this is where
+    mmselfemd changes how checkpoints load in the process, and nothing
+    does at import: torch's weights-only allow-list gains
+    :data:`~mmselfemd.utils.LEGACY_CHECKPOINT_GLOBALS`, so checkpoints
+    that plain mmengine or earlier mmselfemd versions wrote resume through
+    mmengine's loader (a pickle that runs code is still refused), and
+    mmengine's ``CheckpointLoader`` learns the ``zoo://NAME`` scheme. See
+    ``docs/en/get_started.md`` (Checkpoints and torch >= 2.6).
 
     Args:
         init_default_scope (bool): Whether to initialise the mmselfemd
@@ -20,6 +31,12 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmselfemd.evaluation  # noqa: F401,F403
     import mmselfemd.models  # noqa: F401,F403
     import mmselfemd.visualization  # noqa: F401,F403
+
+    from .checkpoint_schemes import enable_hub_checkpoints
+
+    # the process-wide checkpoint set-up (see above), never at import
+    allow_legacy_checkpoints()
+    enable_hub_checkpoints()
 
     if not init_default_scope:
         return

@@ -12,7 +12,7 @@ import sys
 import traceback
 from typing import Callable, Sequence, Tuple, Type
 
-from .checkpoint_compat import UnsafeCheckpointError
+from .safe_load import UnsafeCheckpointError
 
 # Exception types that report a bad config, path, file, data or checkpoint.
 USER_ERRORS: Tuple[Type[BaseException], ...] = (

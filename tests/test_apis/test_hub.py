@@ -21,19 +21,20 @@ import torch.nn as nn
 from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
-import mmselfemd  # noqa: F401  (registers the checkpoint schemes)
 from mmselfemd.apis import (
     CheckpointDownloadError,
     ChecksumMismatchError,
     UnknownZooModelError,
     download_checkpoint,
+    enable_hub_checkpoints,
     get_cache_dir,
     get_zoo_model,
     hash_prefix_from_filename,
+    load_from_zoo,
     load_model_index,
     load_zoo_checkpoint,
 )
-from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+from mmselfemd.utils.safe_load import UnsafeCheckpointError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -384,7 +385,28 @@ def test_empty_zoo_says_so(tmp_path, monkeypatch):
         download_checkpoint('untrained')
 
 
-def test_zoo_scheme(server, tmp_path, monkeypatch):
+@pytest.fixture
+def schemes(monkeypatch):
+    """mmengine's checkpoint schemes, restored after the test."""
+    monkeypatch.setattr(CheckpointLoader, '_schemes',
+                        dict(CheckpointLoader._schemes))
+    return CheckpointLoader._schemes
+
+
+def test_enable_adds_only_the_zoo_scheme(schemes):
+    """enable_hub_checkpoints() (register_all_modules() and the backbone
+    check hook call it) adds zoo:// and changes no scheme of mmengine's;
+    importing mmselfemd registers nothing
+    (tests/test_foundation/test_checkpoint_compat.py)."""
+    others = {k: v for k, v in schemes.items() if k != 'zoo://'}
+    enable_hub_checkpoints()
+    enable_hub_checkpoints()  # idempotent
+    assert dict(CheckpointLoader._schemes) == dict(others,
+                                                  **{'zoo://': load_from_zoo})
+
+
+def test_zoo_scheme(server, tmp_path, monkeypatch, schemes):
+    enable_hub_checkpoints()
     good = server['urls']['good']
     monkeypatch.setenv('MMSELFEMD_MODEL_INDEX',
                        _write_zoo(tmp_path / 'zoo', good))
@@ -399,15 +421,13 @@ def test_zoo_scheme(server, tmp_path, monkeypatch):
     assert torch.equal(model.weight, _state_dict()['weight'])
 
 
-def test_verified_http_only_on_request(server, monkeypatch):
+def test_verified_http_only_on_request(server, monkeypatch, schemes):
     """mmengine's http(s) loader is replaced only when asked for."""
     import mmengine.runner.checkpoint as mmengine_checkpoint
 
-    from mmselfemd.apis import enable_hub_checkpoints
     original = mmengine_checkpoint.load_from_http
+    enable_hub_checkpoints()
     assert CheckpointLoader._schemes['https://'] is original
-    monkeypatch.setattr(CheckpointLoader, '_schemes',
-                        dict(CheckpointLoader._schemes))
     monkeypatch.setattr(mmengine_checkpoint, 'load_from_http', original)
     enable_hub_checkpoints(verified_http=True)
     good = server['urls']['good']

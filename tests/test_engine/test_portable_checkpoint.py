@@ -12,6 +12,7 @@ resumes the run to iteration 6: the loss history of the first 4 iterations
 must be in ``iter_6.pth``.
 """
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import sys
 import numpy as np
 import torch
 
-from .conftest import TINY_CFG, run_train, train_cmd
+from .conftest import TINY_CFG, run_train, train_cmd, train_env
 
 CLEAN_LOAD = r"""
 import json, sys
@@ -118,7 +119,7 @@ def test_train_resumes_a_plain_mmengine_checkpoint(scenes_root, tmp_path,
     the portable hook: it loads weights-only and the history resumes."""
     from mmengine.logging import HistoryBuffer
 
-    from mmselfemd.utils.checkpoint_compat import restore_message_hub
+    from mmselfemd.utils import restore_message_hub
     first = str(tmp_path / 'first')
     run_train(
         train_cmd(TINY_CFG, first, scenes_root,
@@ -140,3 +141,33 @@ def test_train_resumes_a_plain_mmengine_checkpoint(scenes_root, tmp_path,
     assert len(history['log_history']) == 4
     assert isinstance(state['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
+
+
+class _RunsCode:
+    """Pickles as a call of os.system that creates ``marker``."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_train_refuses_to_resume_a_pickle_that_runs_code(
+        scenes_root, tmp_path):
+    """The set-up of tools/train.py that lets the plain mmengine checkpoint
+    above resume does not let a pickle that calls os.system through: the
+    run fails naming the global, and the call never happens."""
+    marker = tmp_path / 'ran'
+    state = dict(meta=dict(iter=2), state_dict={},
+                 payload=_RunsCode(str(marker)))
+    evil = str(tmp_path / 'evil.pth')
+    torch.save(state, evil)
+    proc = subprocess.run(
+        train_cmd(TINY_CFG, str(tmp_path / 'resumed'), scenes_root,
+                  '--resume', evil, cfg_options=['train_cfg.max_iters=4']),
+        env=train_env(), capture_output=True, text=True, timeout=240)
+    assert proc.returncode != 0
+    assert 'system' in proc.stderr, proc.stderr[-3000:]
+    assert not marker.exists()
+    assert not osp.exists(osp.join(str(tmp_path / 'resumed'), 'iter_4.pth'))

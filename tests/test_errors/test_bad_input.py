@@ -6,32 +6,16 @@ with a single ``tools/train.py: error: ...`` paragraph naming the thing
 that is wrong and what was expected, with no traceback (``--debug`` shows
 it).
 """
-import os
 import os.path as osp
 import subprocess
 import sys
 
-import pytest
-import torch
+# the engine tests' tiny config and training environment (its test hooks
+# importable)
+from test_engine.conftest import REPO, TINY_CFG, TRAIN, train_env
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
-TRAIN = osp.join(REPO, 'tools', 'train.py')
-TINY_CFG = osp.join(REPO, 'tests', 'test_engine', 'configs',
-                    'selfemd_resnet18_tiny.py')
 FASTER_1X = osp.join(REPO, 'configs', 'benchmarks', 'mmdetection', 'coco',
                      'faster-rcnn_r50-pre_fpn-syncbn_8xb2-1x_coco.py')
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join([
-        REPO, osp.join(REPO, 'tests', 'test_engine'),
-        env.get('PYTHONPATH', '')
-    ])
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    env.pop('MMSELFEMD_PRETRAINED', None)
-    return env
 
 
 def _fail(tmp_path, config: str, *options: str, debug: bool = False) -> str:
@@ -42,7 +26,7 @@ def _fail(tmp_path, config: str, *options: str, debug: bool = False) -> str:
     if options:
         cmd += ['--cfg-options', *options]
     proc = subprocess.run(
-        cmd, env=_env(), capture_output=True, text=True, timeout=180)
+        cmd, env=train_env(), capture_output=True, text=True, timeout=180)
     assert proc.returncode == 1, proc.stderr[-3000:]
     if debug:
         assert 'Traceback (most recent call last)' in proc.stderr
@@ -82,7 +66,6 @@ def test_unknown_type(tmp_path):
 def test_missing_key(tmp_path):
     """A config whose ``model`` is misspelt ``modle``."""
     from mmengine.config import Config
-    sys.path.insert(0, osp.join(REPO, 'tests', 'test_engine'))
     text = Config.fromfile(TINY_CFG).pretty_text
     assert text.count('\nmodel = dict(') == 1
     path = tmp_path / 'typo.py'
@@ -96,22 +79,6 @@ def test_debug_shows_traceback(tmp_path):
     err = _fail(tmp_path, TINY_CFG, 'model.neck.type=SpatialBYOLNek',
                 debug=True)
     assert 'KeyError' in err
-
-
-@pytest.fixture
-def r18_checkpoint(tmp_path) -> str:
-    """An mmselfemd-layout checkpoint whose backbone is a ResNet-18."""
-    from mmpretrain.models import ResNet
-    backbone = ResNet(depth=18)
-    path = str(tmp_path / 'selfemd_r18.pth')
-    torch.save(
-        dict(
-            meta=dict(iter=2),
-            state_dict={
-                f'backbone.{k}': v
-                for k, v in backbone.state_dict().items()
-            }), path)
-    return path
 
 
 def test_transfer_config_with_other_architecture(tmp_path, r18_checkpoint):

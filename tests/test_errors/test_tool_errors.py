@@ -5,37 +5,20 @@ Like test_bad_input.py: each case runs the tool as a user would and checks
 that it exits 1 with one ``<tool>: error: ...`` paragraph and no traceback,
 and that ``--debug`` brings the traceback back.
 """
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
-import torch
+from test_tools.conftest import REPO, run_tool
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
-TOOLS = osp.join(REPO, 'tools')
 DEMO_CFG = osp.join(REPO, 'configs', 'selfemd',
                     'selfemd_resnet18_1xb32-coslr-100it_demo.py')
 PRETRAIN_CFG = osp.join(REPO, 'configs', 'selfemd',
                         'selfemd_resnet50_8xb32-coslr-800e_coco.py')
 
 
-def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join([REPO, env.get('PYTHONPATH', '')])
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    return subprocess.run([sys.executable, osp.join(TOOLS, tool), *args],
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=180)
-
-
 def _paragraph(tool: str, *args: str) -> str:
     """Run a tool that must fail; return its one-paragraph error."""
-    proc = _run(tool, *args)
+    proc = run_tool(tool, *args)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
@@ -45,7 +28,7 @@ def _paragraph(tool: str, *args: str) -> str:
 
 
 def _traceback(tool: str, *args: str) -> str:
-    proc = _run(tool, *args, '--debug')
+    proc = run_tool(tool, *args, '--debug')
     assert proc.returncode == 1
     assert 'Traceback (most recent call last)' in proc.stderr
     return proc.stderr
@@ -71,22 +54,16 @@ def test_test_py_on_pretraining_config(tmp_path):
         'test.py', *args)
 
 
-@pytest.fixture(scope='module')
-def no_backbone(tmp_path_factory) -> str:
-    path = str(tmp_path_factory.mktemp('ckpt') / 'classifier.pth')
-    torch.save(dict(state_dict={'head.fc.weight': torch.zeros(2, 2)}), path)
-    return path
-
-
 @pytest.mark.parametrize('tool', [
     'extract_backbone_weights.py', 'selfemd2torchvision.py',
     'selfemd2detectron2.py'
 ])
-def test_converter_without_backbone(tool, no_backbone, tmp_path):
+def test_converter_without_backbone(tool, no_backbone_checkpoint,
+                                    tmp_path):
     dst = str(tmp_path / ('out.pkl' if 'detectron2' in tool else 'out.pth'))
-    msg = _paragraph(f'model_converters/{tool}', no_backbone, dst)
+    msg = _paragraph(f'model_converters/{tool}', no_backbone_checkpoint, dst)
     assert 'ValueError: No online backbone weights' in msg
-    assert no_backbone in msg and "['head']" in msg
+    assert no_backbone_checkpoint in msg and "['head']" in msg
     assert not osp.exists(dst)
 
 
@@ -99,8 +76,9 @@ def test_converter_on_a_file_that_is_no_checkpoint(tmp_path):
     assert 'torch.save' in msg
 
 
-def test_converter_bad_destination_and_debug(no_backbone, tmp_path):
-    args = (no_backbone, str(tmp_path / 'out.pth'))
+def test_converter_bad_destination_and_debug(no_backbone_checkpoint,
+                                            tmp_path):
+    args = (no_backbone_checkpoint, str(tmp_path / 'out.pth'))
     msg = _paragraph('model_converters/selfemd2detectron2.py', *args)
     assert 'DST must end with .pkl' in msg
     assert 'DST must end with .pkl' in _traceback(
@@ -113,7 +91,7 @@ def test_run_cli_reads_the_parsed_debug_flag(capsys):
     the report into a traceback, and the flag does."""
     import argparse
 
-    from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+    from mmselfemd.utils.safe_load import UnsafeCheckpointError
     from mmselfemd.utils.user_errors import add_debug_argument, run_cli
     parser = argparse.ArgumentParser()
     parser.add_argument('path')

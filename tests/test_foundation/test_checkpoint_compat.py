@@ -1,10 +1,15 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""Checkpoints as plain data: weights-only loadable and resumable, and
-``import mmselfemd`` leaves mmengine's loaders and classes alone."""
+"""Checkpoints as plain data: weights-only loadable and resumable;
+``import mmselfemd`` changes nothing in the process, and
+``register_all_modules()`` (what tools/train.py calls) lets checkpoints
+written without our hook load while a pickle that runs code is refused."""
 import collections
+import json
 import os
 import os.path as osp
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -15,16 +20,36 @@ from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
 from torch.utils.data import Dataset
 
-import mmselfemd  # noqa: F401  (what it changes is tested below)
 from mmselfemd.engine.hooks import PortableCheckpointHook
-from mmselfemd.utils import load_checkpoint_safe, make_checkpoint_portable
-from mmselfemd.utils.checkpoint_compat import (
+from mmselfemd.utils import (
+    LEGACY_CHECKPOINT_GLOBALS,
     UnsafeCheckpointError,
-    history_buffer_from_plain,
-    history_buffer_to_plain,
-    rebuild_history_buffer,
+    legacy_checkpoint_globals,
+    load_checkpoint_safe,
+    make_checkpoint_portable,
     restore_message_hub,
 )
+from mmselfemd.utils.checkpoint_compat import rebuild_history_buffer
+from mmselfemd.utils.portable_checkpoint import (
+    history_buffer_from_plain,
+    history_buffer_to_plain,
+)
+
+# mmengine's loader resumes files written without our hook only after
+# register_all_modules() (as in tools/train.py); the tests that need the
+# bare process run in a subprocess or under `no_safe_globals`.
+pytestmark = pytest.mark.usefixtures('registered')
+
+
+@pytest.fixture
+def no_safe_globals(registered):
+    """Run the test with torch's allow-list empty (after `registered` has
+    filled it), then restore it."""
+    saved = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    yield
+    torch.serialization.clear_safe_globals()
+    torch.serialization.add_safe_globals(saved)
 
 
 class _ToyModel(BaseModel):
@@ -174,8 +199,9 @@ def test_make_portable_converts_numpy_and_names_leftovers(tmp_path,
                       HistoryBuffer)
 
 
-def test_import_leaves_mmengine_alone():
-    """`import mmselfemd` changes no loader of mmengine and no pickling."""
+def test_register_all_modules_leaves_mmengine_alone():
+    """Setting up adds zoo:// and the allow-list, and changes no loader of
+    mmengine and no pickling (the `registered` fixture has run it)."""
     import mmengine.runner.checkpoint as ckpt_module
     schemes = CheckpointLoader._schemes
     assert schemes[''] is ckpt_module.load_from_local
@@ -186,6 +212,150 @@ def test_import_leaves_mmengine_alone():
     assert 'zoo://' in schemes  # the one scheme it adds
     assert HistoryBuffer.__reduce__ is object.__reduce__
     assert HistoryBuffer.__reduce_ex__ is object.__reduce_ex__
+    assert set(LEGACY_CHECKPOINT_GLOBALS) <= set(
+        torch.serialization.get_safe_globals())
+
+
+# Imports the stack first (what it changes is the baseline), then prints
+# which of `import mmselfemd` and its subpackages (what mmdet's
+# custom_imports import) changed the allow-list or the loaders.
+IMPORT_CHECK = r"""
+import importlib, json, sys
+import mmdet.models, mmengine.runner, mmpretrain.models, torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+def state():
+    return (set(torch.serialization.get_safe_globals()),
+            dict(CheckpointLoader._schemes))
+
+before = state()
+changed = []
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    if state() != before:
+        changed.append(name)
+print(json.dumps(dict(changed=changed, schemes=sorted(before[1]),
+                      zoo='zoo://' in CheckpointLoader._schemes)))
+"""
+
+
+def test_import_changes_nothing_global():
+    """`import mmselfemd` (and of its subpackages) leaves torch's
+    weights-only allow-list and mmengine's checkpoint loaders as they are;
+    a fresh interpreter, so this test process's setup does not count."""
+    modules = [
+        'mmselfemd', 'mmselfemd.utils', 'mmselfemd.registry',
+        'mmselfemd.apis', 'mmselfemd.datasets', 'mmselfemd.engine',
+        'mmselfemd.engine.hooks', 'mmselfemd.evaluation', 'mmselfemd.models',
+        'mmselfemd.visualization'
+    ]
+    proc = subprocess.run([sys.executable, '-c', IMPORT_CHECK, *modules],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out['changed'] == []
+    assert not out['zoo'] and 'http://' in out['schemes']
+
+
+# A fresh interpreter set up as tools/train.py sets up (import mmselfemd,
+# register_all_modules): argv = a plain mmengine checkpoint, an evil pickle.
+SETUP_CHECK = r"""
+import json, pickle, sys
+from mmengine.runner.checkpoint import _load_checkpoint
+import mmselfemd  # noqa: F401
+from mmselfemd.utils import register_all_modules
+
+plain, evil = sys.argv[1:]
+
+def load(path):
+    try:
+        ckpt = _load_checkpoint(path, map_location='cpu')
+    except pickle.UnpicklingError as e:
+        return 'refused: ' + str(e)
+    return type(ckpt['message_hub']['log_scalars']['train/loss']).__name__
+
+out = dict(plain_before=load(plain))
+register_all_modules(init_default_scope=False)
+out.update(plain_after=load(plain), evil_after=load(evil))
+print(json.dumps(out))
+"""
+
+
+class _Evil:
+
+    def __init__(self, marker='/dev/null'):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'echo pwned > {self.marker}',))
+
+
+def _plain_mmengine_checkpoint(path):
+    """What a plain mmengine runner writes into a checkpoint's hub and
+    meta: HistoryBuffer objects (their statistics methods pickle as
+    getattr), numpy scalars."""
+    buf = HistoryBuffer()
+    for v in (1.0, 2.0):
+        buf.update(np.float64(v))
+    torch.save(
+        dict(meta=dict(seed=np.int64(3)),
+             message_hub=dict(log_scalars={'train/loss': buf},
+                              runtime_info=dict(eta=np.float64(1.5)))), path)
+
+
+def test_tools_setup_loads_plain_mmengine_checkpoint_refuses_code(
+        tmp_path, checkpoint_globals):
+    """After the set-up of tools/train.py, mmengine's own loader (which
+    Runner.resume calls) reads a checkpoint as plain mmengine writes it,
+    which it refuses in a process that only imported mmselfemd; a pickle
+    that calls os.system is still refused and never runs."""
+    plain, evil = str(tmp_path / 'plain.pth'), str(tmp_path / 'evil.pth')
+    marker = tmp_path / 'pwned'
+    _plain_mmengine_checkpoint(plain)
+    assert {'mmengine.logging.history_buffer.HistoryBuffer',
+            '__builtin__.getattr'} <= checkpoint_globals(plain)
+    torch.save({'state_dict': {}, 'x': _Evil(str(marker))}, evil)
+    proc = subprocess.run(
+        [sys.executable, '-c', SETUP_CHECK, plain, evil],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out['plain_before'].startswith('refused') and \
+        'Unsupported global' in out['plain_before']
+    assert out['plain_after'] == 'HistoryBuffer'
+    assert out['evil_after'].startswith('refused') and \
+        'system' in out['evil_after']
+    assert not marker.exists()
+
+
+@pytest.mark.usefixtures('no_safe_globals')
+def test_safe_load_allows_legacy_for_that_load_only(tmp_path):
+    """load_checkpoint_safe reads a plain mmengine checkpoint without the
+    process-wide allow-list and leaves the allow-list as it found it."""
+    path = str(tmp_path / 'plain.pth')
+    _plain_mmengine_checkpoint(path)
+    with pytest.raises(pickle.UnpicklingError, match='Unsupported global'):
+        CheckpointLoader.load_checkpoint(path)
+    loaded = load_checkpoint_safe(path)
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == 1.5
+    assert loaded['meta']['seed'] == 3
+    assert torch.serialization.get_safe_globals() == []
+    with pytest.raises(pickle.UnpicklingError, match='Unsupported global'):
+        CheckpointLoader.load_checkpoint(path)
+
+
+@pytest.mark.usefixtures('no_safe_globals')
+def test_legacy_context_removes_only_what_it_added():
+    """Unlike torch's safe_globals context, ours keeps what was
+    allow-listed before it."""
+    kept = LEGACY_CHECKPOINT_GLOBALS[:2]
+    torch.serialization.add_safe_globals(kept)
+    with legacy_checkpoint_globals():
+        assert set(torch.serialization.get_safe_globals()) == set(
+            LEGACY_CHECKPOINT_GLOBALS)
+    assert set(torch.serialization.get_safe_globals()) == set(kept)
 
 
 def test_legacy_checkpoint_still_loads(tmp_path, monkeypatch):
@@ -205,12 +375,6 @@ def test_legacy_checkpoint_still_loads(tmp_path, monkeypatch):
                    CheckpointLoader.load_checkpoint(path)):
         assert loaded['message_hub']['log_scalars']['loss'].mean() == 2.0
         assert loaded['eta'] == 1.5
-
-
-class _Evil:
-
-    def __reduce__(self):
-        return (os.system, ('echo pwned > /dev/null',))
 
 
 def test_malicious_checkpoint_refused(tmp_path):
@@ -257,7 +421,7 @@ def test_plain_mmengine_checkpoint_loads_and_resumes(tmp_path,
     without our hook, or ours from before it): HistoryBuffers in the
     message hub (whose statistics methods pickle as getattr), numpy
     scalars and arrays. It loads weights-only through mmengine's own
-    loader and resumes, after import mmselfemd."""
+    loader and resumes, after register_all_modules()."""
     from mmengine.runner.checkpoint import _load_checkpoint
     work_dir = str(tmp_path)
     runner = _runner_without_hook(work_dir, max_iters=2)

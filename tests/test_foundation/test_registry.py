@@ -1,10 +1,13 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
+import mmpretrain.registry
 import pytest
 import torch.nn as nn
-from mmengine.registry import DefaultScope
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import DefaultScope, Registry
 from mmpretrain.models import ResNet
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
+import mmselfemd.registry
 from mmselfemd.registry import MODELS, OPTIMIZERS, TRANSFORMS
 from mmselfemd.utils import register_all_modules
 
@@ -19,6 +22,23 @@ def _scope():
 def test_parents_are_mmpretrain():
     assert MODELS.parent is MMPRETRAIN_MODELS
     assert MODELS.scope == 'mmselfemd'
+
+
+def test_all_lists_every_registry_with_its_parent():
+    """__all__ names every registry node the module defines (the docstring
+    counts on it), each a child of mmpretrain's node of the same name."""
+    nodes = {
+        name for name, value in vars(mmselfemd.registry).items()
+        if isinstance(value, Registry) and not name.startswith('MM')
+    }
+    assert nodes == set(mmselfemd.registry.__all__)
+    assert len(nodes) == len(mmselfemd.registry.__all__)
+    for name in nodes:
+        node = getattr(mmselfemd.registry, name)
+        parent = getattr(mmpretrain.registry, name, MMENGINE_FUNCTIONS)
+        assert node.parent is parent, name
+        assert node.scope == 'mmselfemd', name
+    assert not hasattr(mmpretrain.registry, 'FUNCTIONS')
 
 
 def test_build_mmpretrain_types_without_prefix():

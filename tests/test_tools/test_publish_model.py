@@ -9,8 +9,11 @@ import pytest
 import torch
 import yaml
 
-from mmselfemd.apis import hash_prefix_from_filename, sha256_file
-from mmselfemd.apis.model_index import load_model_index
+from mmselfemd.apis import (
+    hash_prefix_from_filename,
+    load_model_index,
+    sha256_file,
+)
 from mmselfemd.utils import load_checkpoint_safe
 
 from .conftest import TOOLS, load_tool, tool_env

@@ -1,5 +1,7 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""python -m mmselfemd.utils.collect_env, in OpenMMLab's format."""
+"""collect_env, in OpenMMLab's format: ``python -m
+mmselfemd.utils.collect_env`` and ``from mmselfemd.utils import
+collect_env``."""
 import os.path as osp
 import subprocess
 import sys
@@ -51,3 +53,15 @@ def test_function_keeps_torch_details_on_request():
     from mmselfemd.utils.collect_env import collect_env
     assert 'PyTorch compiling details' in collect_env(
         with_torch_compiling_info=True)
+
+
+def test_utils_exports_the_function():
+    """As in mmpretrain and mmdet, the import gives the function, also
+    after its module was imported by name."""
+    import mmselfemd.utils.collect_env  # noqa: F401
+    from mmselfemd.utils import collect_env
+    info = collect_env()
+    assert isinstance(info, dict)
+    assert info['MMPreTrain'] == mmpretrain.__version__
+    assert info['mmselfemd'].startswith(mmselfemd.__version__)
+    assert 'PyTorch compiling details' not in info

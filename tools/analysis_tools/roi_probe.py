@@ -5,8 +5,8 @@ Frozen backbone, RoIAlign features (C4 + C5) of the labelled boxes and of
 sampled background boxes, a linear classifier fitted on one COCO box file
 and scored on another (:class:`mmselfemd.evaluation.RoIProbe`). Minutes on
 a CPU instead of a detector fine-tuning; the transfer study
-(``docs/en/study_first.md``) reports how well its ranking agrees with detection
-AP.
+(``projects/transfer_study/docs/study_first.md``) reports how well its
+ranking agrees with detection AP.
 
 Usage::
 

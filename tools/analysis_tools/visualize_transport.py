@@ -49,7 +49,6 @@ def main(argv=None) -> str:
     from mmengine.model import revert_sync_batchnorm
     from mmengine.runner import load_checkpoint
 
-    import mmselfemd  # noqa: F401  (weights-only checkpoint loading)
     from mmselfemd.registry import MODELS
     from mmselfemd.utils import register_all_modules
     from mmselfemd.visualization import (
@@ -59,6 +58,7 @@ def main(argv=None) -> str:
         sample_multi_view,
     )
 
+    # also sets up weights-only loading of older checkpoints
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(args.config)
     if cfg.model.get('type') != 'SelfEMD':

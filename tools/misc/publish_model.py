@@ -30,7 +30,7 @@ import torch
 
 from mmselfemd import __version__
 from mmselfemd.apis import sha256_file
-from mmselfemd.utils.checkpoint_compat import (
+from mmselfemd.utils.safe_load import (
     load_checkpoint_safe,
 )
 from mmselfemd.utils.user_errors import (

@@ -28,7 +28,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from mmselfemd.utils import load_checkpoint_safe
-from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+from mmselfemd.utils.safe_load import UnsafeCheckpointError
 from mmselfemd.utils.user_errors import add_debug_argument, run_cli
 
 BACKBONE_PREFIX = 'backbone.'

@@ -31,7 +31,7 @@ from mmselfemd.apis import (
     load_zoo_checkpoint,
     sha256_file,
 )
-from mmselfemd.utils.checkpoint_compat import UnsafeCheckpointError
+from mmselfemd.utils.safe_load import UnsafeCheckpointError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

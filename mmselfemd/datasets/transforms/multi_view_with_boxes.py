@@ -54,6 +54,7 @@ def _resizes_whole_image(transform) -> bool:
 
 
 def _unrecorded_crop_message(where: str, name: str) -> str:
+    """The error for a step that crops without recording its box."""
     return (f'MultiViewWithBoxes: {where} uses {name}, which changes the '
             'region of the image a view shows without recording it in '
             "results['crop_box']. crop_boxes would then cover the whole "
@@ -188,6 +189,8 @@ class MultiViewWithBoxes(BaseTransform):
 
     @staticmethod
     def _view_record(out: dict, where: str):
+        """``(img, crop box, flipped)`` of one view; only horizontal flips
+        are accepted."""
         direction = out.get('flip_direction')
         flipped = bool(out.get('flip', False))
         if flipped and direction not in (None, 'horizontal'):
@@ -199,6 +202,7 @@ class MultiViewWithBoxes(BaseTransform):
         return out['img'], current_crop_box(out), flipped
 
     def _fresh(self, results: dict) -> dict:
+        """A shallow copy of ``results`` without the per-view keys."""
         view = dict(results)
         for key in _PER_VIEW_KEYS:
             view.pop(key, None)

@@ -6,7 +6,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmselfemd.registry import HOOKS
-from mmselfemd.utils.checkpoint_compat import (
+from mmselfemd.utils.checkpoint_compat import allow_legacy_checkpoints
+from mmselfemd.utils.portable_checkpoint import (
     make_checkpoint_portable,
     restore_message_hub,
 )
@@ -17,7 +18,7 @@ class PortableCheckpointHook(Hook):
     """Save checkpoints as plain data; restore the message hub on resume.
 
     ``before_save_checkpoint`` rewrites the checkpoint with
-    :func:`~mmselfemd.utils.checkpoint_compat.make_checkpoint_portable`:
+    :func:`~mmselfemd.utils.portable_checkpoint.make_checkpoint_portable`:
     the message hub's ``HistoryBuffer`` objects become tensors in a dict,
     numpy scalars Python scalars. The file then loads with plain
     ``torch.load`` (weights-only, torch's default) and with mmengine's
@@ -44,6 +45,13 @@ class PortableCheckpointHook(Hook):
 
     def __init__(self) -> None:
         self._warned = set()
+
+    def before_run(self, runner) -> None:
+        """Allow-list the few globals of older checkpoints (plain mmengine,
+        earlier mmselfemd), so a run started by a tool that does not call
+        ``register_all_modules`` (e.g. MMDetection's ``tools/train.py``)
+        resumes them too; mmengine resumes after ``before_run``."""
+        allow_legacy_checkpoints()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Make ``checkpoint`` plain data, in place."""

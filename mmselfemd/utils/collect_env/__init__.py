@@ -11,10 +11,11 @@ compilers, PyTorch, TorchVision, OpenCV, MMEngine), then the OpenMMLab
 stack this project is built on (MMCV with how its ops were compiled,
 MMPreTrain, MMDetection) and mmselfemd itself (version + git hash).
 
-From Python: ``from mmselfemd.utils.collect_env import collect_env``. It is
-deliberately not imported by ``mmselfemd/utils/__init__.py``: a package
-that imports the module it is asked to run with ``-m`` makes runpy warn
-(``found in sys.modules after import of package``).
+From Python, as in mmpretrain and mmdet:
+``from mmselfemd.utils import collect_env; collect_env()``. This is a
+package (the command line is its ``__main__.py``) so that
+``mmselfemd.utils`` can import the function and ``-m`` still runs without
+runpy's warning about a module imported before it is run.
 """
 import os.path as osp
 import subprocess
@@ -94,13 +95,3 @@ def collect_env(with_torch_compiling_info: bool = False) -> OrderedDict:
     sha = _git_hash(osp.dirname(osp.realpath(mmselfemd.__file__)))
     env_info['mmselfemd'] = mmselfemd.__version__ + (f'+{sha}' if sha else '')
     return env_info
-
-
-def main() -> None:
-    """Print the report, one ``name: value`` line per entry."""
-    for name, value in collect_env().items():
-        print(f'{name}: {value}')
-
-
-if __name__ == '__main__':
-    main()

@@ -19,8 +19,8 @@ each metafile lists ``Models``::
 ``Weights SHA256`` (a sibling of ``Weights``, matched case-insensitively
 like every model-index key) is the SHA-256 of the weights file. Without it
 the ``-{hash8}`` suffix of the file name is verified instead (see
-:mod:`mmselfemd.apis.hub`). Models without ``Weights`` are not trained yet
-and are not part of the downloadable zoo.
+:mod:`mmselfemd.utils.checkpoint_download`). Models without ``Weights``
+are not trained yet and are not part of the downloadable zoo.
 """
 import os
 import os.path as osp

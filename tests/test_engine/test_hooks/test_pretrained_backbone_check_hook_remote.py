@@ -1,12 +1,13 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""Transfer configs with a remote backbone checkpoint (issue 13, item 5).
+"""PretrainedBackboneCheckHook with a remote backbone checkpoint.
 
-``PretrainedBackboneCheckHook`` downloads ``http(s)://`` and ``zoo://``
-checkpoints from a local HTTP server (127.0.0.1, ephemeral port), verifies
-them (SHA-256, weights-only), checks the architecture on the local file and
-points the config at it; ``init_weights()`` then loads exactly that file.
+The hook downloads ``http(s)://`` and ``zoo://`` checkpoints from a local
+HTTP server (127.0.0.1, ephemeral port), verifies them (SHA-256,
+weights-only) and checks the architecture on the verified file. A URL is
+then replaced by that file; ``zoo://`` stays, and ``init_weights()`` loads
+the same verified file through the ``zoo://`` scheme, which the hook
+registers (mmdet's tools call no ``register_all_modules()``).
 """
-import copy
 import functools
 import hashlib
 import os
@@ -15,11 +16,17 @@ from http.server import SimpleHTTPRequestHandler
 
 import pytest
 import torch
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmselfemd.apis import get_cache_dir
 from mmselfemd.engine.hooks import PretrainedBackboneError
 
-from .test_transfer_configs import FASTER_1X, _build_detector, _hook, _load
+from .detection_helpers import (
+    assert_backbone_loaded,
+    build_check_hook,
+    build_detector,
+    with_checkpoint,
+)
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -74,24 +81,17 @@ def server(tmp_path, monkeypatch, r50_checkpoint, r18_checkpoint,
                 r50_sha256=hashlib.sha256(r50).hexdigest())
 
 
-@pytest.fixture(scope='module')
-def faster_cfg():
-    return _load(FASTER_1X)
-
-
 def _check(cfg, checkpoint):
-    cfg = copy.deepcopy(cfg)
-    cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = _build_detector(cfg)
-    _hook(cfg).check(model)
+    cfg = with_checkpoint(cfg, checkpoint)
+    model = build_detector(cfg)
+    build_check_hook(cfg).check(model)
     return model
 
 
 def _assert_loads_source(model, source):
     model.init_weights()
     expected = torch.load(source, weights_only=True)['state_dict']
-    for key, value in model.backbone.state_dict().items():
-        assert torch.equal(value, expected['backbone.' + key]), key
+    assert_backbone_loaded(model, expected, 'backbone.')
 
 
 def test_https_checkpoint_is_verified_checked_and_loaded(
@@ -107,6 +107,11 @@ def test_https_checkpoint_is_verified_checked_and_loaded(
 
 def test_zoo_checkpoint_is_verified_checked_and_loaded(
         server, faster_cfg, monkeypatch):
+    """As under mmdet's tools: no zoo:// scheme until the hook is built."""
+    monkeypatch.setattr(
+        CheckpointLoader, '_schemes',
+        {k: v for k, v in CheckpointLoader._schemes.items()
+         if k != 'zoo://'})
     zoo = server['tmp_path'] / 'zoo'
     (zoo / 'configs' / 'r50').mkdir(parents=True)
     (zoo / 'configs' / 'r50' / 'metafile.yml').write_text(
@@ -117,9 +122,12 @@ def test_zoo_checkpoint_is_verified_checked_and_loaded(
         'Import:\n  - configs/r50/metafile.yml\n')
     monkeypatch.setenv('MMSELFEMD_MODEL_INDEX', str(zoo / 'model-index.yml'))
     model = _check(faster_cfg, 'zoo://selfemd_r50_test')
-    assert model.backbone.init_cfg['checkpoint'] == osp.join(
-        get_cache_dir(), 'selfemd_r50_latest.pth')
+    # init_weights() loads through the zoo:// scheme: the verified file
+    # in the cache, downloaded once
+    assert model.backbone.init_cfg['checkpoint'] == 'zoo://selfemd_r50_test'
+    assert os.listdir(get_cache_dir()) == ['selfemd_r50_latest.pth']
     _assert_loads_source(model, server['source'])
+    assert len(server['requests']) == 1
 
 
 @pytest.mark.parametrize('key, message', [
