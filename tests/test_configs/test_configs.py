@@ -15,9 +15,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True)
-    if '_base_' not in p and 'studies' not in p)
-# study configs (tools/analysis_tools/transfer_study.py) describe runs, not
-# models; tests/test_tools/test_transfer_study.py loads them
+    if '_base_' not in p)
+# the study configs (projects/transfer_study/configs/) describe runs, not
+# models; projects/transfer_study/tests/ loads them
 
 
 def test_configs_found():
@@ -94,11 +94,12 @@ def test_dilated_detector_keeps_pretraining_strides():
 
 
 def test_study_chosen_defaults_are_what_configs_use():
-    """docs/en/model.md's defaults table: two large views, no small views,
-    eps 0.1 relative to the doubly centred cost's spread (eps_mode 'std')
-    with 30 Sinkhorn iterations. The head's signature, the COCO default,
-    the demo and the second study's Self-EMD variants must agree, and the
-    SPC ablation must differ from the default only by its small views."""
+    """docs/en/advanced_guides/model.md's defaults table: two large views,
+    no small views, eps 0.1 relative to the doubly centred cost's spread
+    (eps_mode 'std') with 30 Sinkhorn iterations. The head's signature,
+    the COCO default, the demo and the second study's Self-EMD variants
+    must agree, and the SPC ablation must differ from the default only by
+    its small views."""
     import inspect
 
     from mmselfemd.models.heads import SpatialEMDHead
@@ -113,7 +114,7 @@ def test_study_chosen_defaults_are_what_configs_use():
         head = Config.fromfile(osp.join(sel, name)).model.head
         assert (head.eps_mode, head.eps, head.num_iters) == default, name
     study = Config.fromfile(
-        osp.join(ROOT, 'configs', 'studies',
+        osp.join(ROOT, 'projects', 'transfer_study', 'configs',
                  'selfemd_vs_byol_r18-d16_1000it_scenes.py'))
     for v in study.variants:
         if v['name'].startswith(('selfemd', 'spc')) and 'cfg_options' in v:

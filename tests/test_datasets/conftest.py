@@ -1,12 +1,15 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""Fixtures: real photographs and awkward/broken image files in tmp_path."""
+"""Fixtures: real photographs and awkward/broken image files in tmp_path.
+
+Transforms are built under default scope mmselfemd, as configs build them,
+by the ``_isolated_default_scope`` fixture of the root conftest.py.
+"""
 import io
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.registry import init_default_scope
 from PIL import Image
 from skimage import data
 
@@ -33,6 +36,25 @@ def exif_orientation_bytes(orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return exif.tobytes()
+
+
+def astronaut_640() -> np.ndarray:
+    """scikit-image's astronaut at 640x480, float32 RGB."""
+    return cv2.resize(data.astronaut(), (640, 480)).astype(np.float32)
+
+
+def big_jpeg(tmp_path, exif=None):
+    """Write a 2000x1500 JPEG of the coffee photograph under ``tmp_path``.
+
+    Returns:
+        tuple[str, np.ndarray]: The file and the RGB image it encodes.
+    """
+    big = cv2.resize(data.coffee(), (2000, 1500))
+    kwargs = {} if exif is None else dict(exif=exif)
+    path = str(tmp_path / f'big{exif is not None}.jpg')
+    with open(path, 'wb') as f:
+        f.write(jpeg_bytes(big, **kwargs))
+    return path, big
 
 
 def make_image_zoo(root: str) -> dict:
@@ -90,12 +112,6 @@ def make_image_zoo(root: str) -> dict:
     write('garbage.jpg', b'this is not an image\n' * 50, None)
     expected['missing.jpg'] = None
     return expected
-
-
-@pytest.fixture(autouse=True)
-def mmselfemd_scope():
-    """Build transforms as configs do: under default scope mmselfemd."""
-    init_default_scope('mmselfemd')
 
 
 @pytest.fixture(scope='session')

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from mmselfemd.datasets import CocoUnlabeledDataset
-from mmselfemd.datasets.coco_unlabeled import read_coco_images
 
 from .conftest import BAD, GOOD
 from .utils import file_logger, skipped_files
@@ -67,16 +66,6 @@ def test_json_without_and_with_labels(coco_root):
         data_prefix=dict(img='train2017/'))
     assert len(ds) == 4
     assert ds.metainfo['classes'] == ()
-
-
-def test_json_stops_before_annotations():
-    text = ('{"info": {"d": "x"}, "images": [{"file_name": "a.jpg"}], '
-            '"annotations": [THIS IS NOT JSON')
-    assert read_coco_images(text) == [{'file_name': 'a.jpg'}]
-    with pytest.raises(ValueError, match='no "images"'):
-        read_coco_images('{"annotations": []}', 'x.json')
-    with pytest.raises(ValueError, match='cannot parse y.json'):
-        read_coco_images('[1, 2]', 'y.json')
 
 
 def test_folder_recursive_and_flat(coco_root):

@@ -9,8 +9,7 @@ from torch.utils.data import DataLoader
 from mmselfemd.registry import DATASETS
 
 from .conftest import BAD, GOOD, SILENT_BAD
-from .test_crop_pipeline import CONFIG
-from .utils import file_logger, skipped_files
+from .utils import CONFIG, file_logger, skipped_files
 
 
 def test_two_workers_epoch_over_mixed_set(image_zoo, tmp_path):

@@ -1,9 +1,14 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
+import os.path as osp
 import re
 import uuid
 
 from mmengine.logging import MMLogger
 
+#: The dataset config of the pretraining recipe (pipelines, dataloader).
+CONFIG = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
+    'coco_selfemd.py')
 SKIP_RE = re.compile(r'skipped (?:unreadable|too small) image "([^"]+)"')
 
 

@@ -8,9 +8,11 @@ for the test-only hooks of ``selfemd_test_hooks.py``.
 import json
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
+import time
 from typing import Dict, List, Optional
 
 import pytest
@@ -68,6 +70,34 @@ def run_train(cmd: List[str], env: Optional[dict] = None,
     return proc
 
 
+def kill_paused_run(config: str, work_dir: str, data_root: str,
+                    iteration: int,
+                    cfg_options: Optional[List[str]] = None) -> None:
+    """Train until ``iteration`` (``PauseAtIterHook`` pauses the run after
+    it, its checkpoint written), then ``SIGKILL`` it; returns once its
+    dataloader workers are gone too."""
+    proc = subprocess.Popen(
+        train_cmd(config, work_dir, data_root, cfg_options=cfg_options),
+        env=train_env(SELFEMD_TEST_PAUSE_AT=str(iteration)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    marker = osp.join(work_dir, 'paused_at_iter')
+    deadline = time.time() + 180
+    while not osp.exists(marker):
+        assert proc.poll() is None, f'training exited with {proc.returncode}'
+        assert time.time() < deadline, f'training did not reach {iteration}'
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    for _ in range(50):  # the dataloader workers die with it
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+
+
 def read_losses(work_dir: str, rank: int = 0) -> Dict[int, dict]:
     """Losses written by ``LossRecorderHook``: iteration -> {name: repr}.
 
@@ -85,7 +115,7 @@ def read_losses(work_dir: str, rank: int = 0) -> Dict[int, dict]:
 @pytest.fixture(scope='session')
 def scenes_root(tmp_path_factory) -> str:
     """16 generated 64 px demo scenes (12 train + 4 unlabeled)."""
-    from mmselfemd.utils.demo_scenes import make_demo_scenes
+    from projects.demo.demo_scenes import make_demo_scenes
     root = str(tmp_path_factory.mktemp('scenes'))
     make_demo_scenes(
         root, num_train=12, num_val=0, num_unlabeled=4, size=64, seed=0)

@@ -17,39 +17,41 @@ deterministic augmentation pipeline (random augmentations draw from
 per-process random streams).
 """
 import os.path as osp
-import subprocess
 import sys
 
+import pytest
 import torch
 
-from .conftest import HERE, REPO, free_port, read_losses, train_env
+from .conftest import (
+    HERE,
+    REPO,
+    free_port,
+    read_losses,
+    run_train,
+    train_cmd,
+    train_env,
+)
 
 DIST_CFG = osp.join(HERE, 'configs', 'selfemd_resnet18_tiny_dist.py')
 ITERS = 4
 RTOL, ATOL = 1e-5, 1e-5
 
 
-def _run(cmd, env) -> None:
-    proc = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-
-
+@pytest.mark.slow  # two training runs, one of them two processes
 def test_two_processes_equal_one_process_with_double_batch(
         tmp_path, scenes_root):
     single, dist = str(tmp_path / 'single'), str(tmp_path / 'dist')
-    data = f'train_dataloader.dataset.data_root={scenes_root}'
-    _run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'train.py'), DIST_CFG, '--work-dir', single,
-        '--cfg-options', data, 'train_dataloader.batch_size=4'
-    ], train_env())
-    _run([
-        'bash',
-        osp.join(REPO, 'tools', 'dist_train.sh'), DIST_CFG, '2',
-        '--work-dir', dist, '--cfg-options', data,
-        'train_dataloader.batch_size=2'
-    ], train_env(PYTHON=sys.executable, PORT=str(free_port())))
+    run_train(
+        train_cmd(DIST_CFG, single, scenes_root,
+                  cfg_options=['train_dataloader.batch_size=4']),
+        timeout=300)
+    # tools/dist_train.sh CONFIG 2, then train.py's arguments after CONFIG
+    train_args = train_cmd(DIST_CFG, dist, scenes_root,
+                           cfg_options=['train_dataloader.batch_size=2'])[3:]
+    run_train(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), DIST_CFG,
+               '2', *train_args],
+              env=train_env(PYTHON=sys.executable, PORT=str(free_port())),
+              timeout=300)
 
     one = read_losses(single)
     ranks = [read_losses(dist, rank) for rank in (0, 1)]

@@ -24,16 +24,21 @@ The negative control resumes with the data state deliberately forgotten
 (the skip-ahead disabled by a test hook): its losses must differ, so the
 comparison can fail.
 """
-import os
 import os.path as osp
-import signal
-import subprocess
-import time
 
 import pytest
 import torch
 
-from .conftest import TINY_CFG, read_losses, run_train, train_cmd, train_env
+from .conftest import (
+    TINY_CFG,
+    kill_paused_run,
+    read_losses,
+    run_train,
+    train_cmd,
+    train_env,
+)
+
+pytestmark = pytest.mark.slow  # several tiny training runs
 
 # 2 workers as in the demo config (persistent, as tools/train.py sets).
 WORKERS = ['train_dataloader.num_workers=2',
@@ -75,27 +80,7 @@ def reference(tmp_path_factory, scenes_root) -> str:
 def killed(tmp_path_factory, scenes_root) -> str:
     """A run SIGKILLed after iteration 5 (last checkpoint: iteration 4)."""
     work = str(tmp_path_factory.mktemp('killed'))
-    proc = subprocess.Popen(
-        train_cmd(TINY_CFG, work, scenes_root, cfg_options=WORKERS),
-        env=train_env(SELFEMD_TEST_PAUSE_AT='5'),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    marker = osp.join(work, 'paused_at_iter')
-    deadline = time.time() + 180
-    while not osp.exists(marker):
-        assert proc.poll() is None, f'training exited with {proc.returncode}'
-        assert time.time() < deadline, 'training did not reach iteration 5'
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait(timeout=30) == -signal.SIGKILL
-    # the dataloader workers of the killed process die with it
-    for _ in range(50):
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
+    kill_paused_run(TINY_CFG, work, scenes_root, 5, cfg_options=WORKERS)
     assert osp.isfile(osp.join(work, 'iter_4.pth'))
     assert not osp.exists(osp.join(work, 'iter_6.pth'))
     return work

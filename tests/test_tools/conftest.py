@@ -1,9 +1,8 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-"""Shared fixtures for the tools/ tests: tool modules, images, checkpoints.
+"""Shared fixtures for the tools/ tests: tool modules, images, a run.
 
-The checkpoints are fabricated with mmpretrain's ``BYOL``, which has the
-layout of an mmselfemd pretraining checkpoint: ``backbone.*`` (online
-ResNet), ``neck.*``, ``head.*`` and the EMA target ``target_net.module.*``.
+The fabricated checkpoints (``r18_checkpoint``, ``r50_checkpoint``,
+``no_backbone_checkpoint``) are fixtures of the root conftest.py.
 """
 import importlib.util
 import os
@@ -14,10 +13,12 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
+# the tiny BYOL of tools/train.py's tests (child of the BYOL baseline)
+BYOL_TINY_CFG = osp.join(REPO, 'tests', 'test_tools', 'configs',
+                         'byol_resnet18_tiny.py')
 
 
 def load_tool(relpath: str) -> ModuleType:
@@ -76,98 +77,23 @@ def image_dir(tmp_path_factory) -> str:
     return str(folder)
 
 
-def byol_state_dict(depth: int) -> dict:
-    """State dict of an mmpretrain BYOL with a ResNet-``depth`` backbone.
-
-    The EMA target is filled with a constant so that a converter that reads
-    it instead of the online backbone is caught.
-    """
-    from mmpretrain.models import BYOL
-    channels = 2048 if depth >= 50 else 512
-    neck = dict(
-        type='NonLinearNeck',
-        in_channels=channels,
-        hid_channels=8,
-        out_channels=4,
-        norm_cfg=dict(type='BN1d'))
-    model = BYOL(
-        backbone=dict(type='ResNet', depth=depth, norm_cfg=dict(type='BN')),
-        neck=neck,
-        head=dict(
-            type='LatentPredictHead',
-            loss=dict(type='CosineSimilarityLoss'),
-            predictor=dict(
-                type='NonLinearNeck',
-                in_channels=4,
-                hid_channels=8,
-                out_channels=4,
-                with_avg_pool=False,
-                norm_cfg=dict(type='BN1d'))))
-    torch.manual_seed(depth)
-    with torch.no_grad():
-        for name, value in model.named_parameters():
-            if not name.startswith('target_net.'):
-                value.normal_(0, 0.02)
-        for name, value in model.named_buffers():
-            if name.endswith('running_var') and name.startswith('backbone'):
-                value.uniform_(0.5, 2.0)
-        for name, value in model.target_net.state_dict().items():
-            if value.is_floating_point():
-                value.fill_(7.0)
-    return model.state_dict()
-
-
-def save_checkpoint(path: str, state_dict: dict) -> str:
-    """Save like mmengine's runner (state_dict + plain meta)."""
-    torch.save(
-        dict(
-            meta=dict(epoch=0, iter=2, seed=0, experiment_name='fake'),
-            state_dict=state_dict), path)
-    return path
-
-
-@pytest.fixture(scope='session')
-def r50_checkpoint(tmp_path_factory) -> str:
-    """An mmselfemd-layout checkpoint with a ResNet-50 backbone."""
-    folder = tmp_path_factory.mktemp('ckpt50')
-    return save_checkpoint(str(folder / 'byol_r50.pth'), byol_state_dict(50))
-
-
-@pytest.fixture(scope='session')
-def r18_checkpoint(tmp_path_factory) -> str:
-    """An mmselfemd-layout checkpoint with a ResNet-18 backbone."""
-    folder = tmp_path_factory.mktemp('ckpt18')
-    return save_checkpoint(str(folder / 'byol_r18.pth'), byol_state_dict(18))
-
-
-@pytest.fixture(scope='session')
-def no_backbone_checkpoint(tmp_path_factory) -> str:
-    """A checkpoint without any backbone key."""
-    folder = tmp_path_factory.mktemp('ckptnb')
-    return save_checkpoint(
-        str(folder / 'classifier.pth'),
-        {
-            'head.fc.weight': torch.zeros(10, 4),
-            'head.fc.bias': torch.zeros(10)
-        })
-
-
 # --- a real training run of the tiny Self-EMD config (issue 12 tools) ---
 
 # tests/ is on sys.path (pytest's rootdir insertion): reuse the engine
 # tests' training helpers and their demo-scene fixture
 from test_engine.conftest import (  # noqa: E402,F401 (fixture)
     TINY_CFG,
+    free_port,
     run_train,
     scenes_root,
     train_cmd,
 )
 
-VIS_DOC = osp.join(REPO, 'docs', 'en', 'visualization.md')
+VIS_DOC = osp.join(REPO, 'docs', 'en', 'user_guides', 'visualization.md')
 
 
 def tensorboard_snippet() -> str:
-    """The TensorBoard config snippet of docs/en/visualization.md, without
+    """The TensorBoard config snippet of the visualisation guide, without
     its ``_base_`` line (the python block after the snippet marker)."""
     text = open(VIS_DOC).read()
     block = text.split('<!-- tensorboard-snippet')[1].split('```python\n')[
@@ -181,7 +107,7 @@ def tiny_selfemd_run(tmp_path_factory, scenes_root) -> dict:  # noqa: F811
     """``tools/train.py`` on the engine tests' tiny Self-EMD config: 4
     iterations on generated 64 px scenes, checkpoints at 2 and 4, logged
     every iteration; with the TensorBoard backend of
-    docs/en/visualization.md when tensorboard is installed.
+    docs/en/user_guides/visualization.md when tensorboard is installed.
 
     Returns:
         dict: ``work_dir``, ``checkpoint`` (iteration 4), ``config`` (the
@@ -214,11 +140,11 @@ def tiny_selfemd_run(tmp_path_factory, scenes_root) -> dict:  # noqa: F811
 
 @pytest.fixture(scope='session')
 def voc_root(tmp_path_factory) -> str:
-    """A VOCdevkit of generated 128 px scenes (mmselfemd.utils.demo_voc):
+    """A VOCdevkit of generated 128 px scenes (projects.demo.demo_voc):
     VOC2007 trainval 4 and test 3 images, VOC2012 trainval 3. Returns the
     folder that holds ``VOCdevkit/``; tests that change the tree copy it
     first."""
-    from mmselfemd.utils.demo_voc import make_demo_voc
+    from projects.demo.demo_voc import make_demo_voc
     root = str(tmp_path_factory.mktemp('voc'))
     make_demo_voc(root)
     return root

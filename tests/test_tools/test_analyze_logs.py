@@ -127,6 +127,7 @@ def test_train_time_epoch_based(tool):
     assert stats['time']['mean'] == pytest.approx(3.5)
 
 
+@pytest.mark.slow  # tiny_selfemd_run trains
 def test_real_run(tool, tiny_selfemd_run, tmp_path, capsys):
     """A tools/train.py run, given as its work directory."""
     out = str(tmp_path / 'curves.png')

@@ -7,32 +7,21 @@ more samples, and the lr must scale with that effective batch.
 """
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
 
-from .conftest import REPO, TOOLS, tool_env
-
-TINY_CFG = osp.join(REPO, 'tests', 'test_tools', 'configs',
-                    'byol_resnet18_tiny.py')
+from .conftest import BYOL_TINY_CFG, run_tool
 
 
 def _train_lrs(tmp_path, image_dir, *options: str):
     """Train the tiny BYOL (batch 2, base lr 0.01, base_batch_size 4) for
     2 iterations; return the logged lr values and the log."""
     work_dir = str(tmp_path / 'work')
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(TOOLS, 'train.py'), TINY_CFG, '--work-dir', work_dir,
-        '--auto-scale-lr', '--cfg-options',
-        f'train_dataloader.dataset.data_root={image_dir}', *options
-    ],
-                          env=tool_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = run_tool('train.py', BYOL_TINY_CFG, '--work-dir', work_dir,
+                    '--auto-scale-lr', '--cfg-options',
+                    f'train_dataloader.dataset.data_root={image_dir}',
+                    *options)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     lrs = [float(v) for v in re.findall(r'\] +lr: ([0-9.e+-]+)', log)]
@@ -40,6 +29,7 @@ def _train_lrs(tmp_path, image_dir, *options: str):
     return lrs, log, work_dir
 
 
+@pytest.mark.slow  # a tools/train.py run each
 @pytest.mark.parametrize('counts, expected_lr', [(1, 0.005), (2, 0.01),
                                                  (4, 0.02)])
 def test_lr_scales_with_effective_batch(tmp_path, image_dir, counts,

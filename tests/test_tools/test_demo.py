@@ -6,9 +6,12 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+@pytest.mark.slow  # the whole demo: data, pretraining, two fine-tunings
 def test_demo_quick_end_to_end(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     proc = subprocess.run(
@@ -44,7 +47,7 @@ def test_demo_quick_end_to_end(tmp_path):
         assert len(dumped) == 1, (sub, dumped)
         assert Config.fromfile(tmp_path / sub / dumped[0]).randomness[
             'seed'] == 3, sub
-    # the numbers of the run, for tools/analysis_tools/demo_margin.py
+    # the numbers of the run, for projects/demo/tools/demo_margin.py
     res = json.loads((tmp_path / 'demo_results.json').read_text())
     assert res['seed'] == 3 and res['quick'] is True
     assert res['pretrain_iters'] == 4 and res['finetune_iters'] == 4

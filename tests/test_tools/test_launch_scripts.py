@@ -6,13 +6,12 @@ the scripts use the project's venv, and without any Python that imports
 torch they say in one line what to do.
 """
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from .conftest import REPO, TOOLS, tool_env
+from .conftest import REPO, TOOLS, free_port, tool_env
 
 SCRIPTS = {
     'dist_train.sh': 'CONFIG GPUS',
@@ -35,14 +34,20 @@ def _bare_env(**extra: str) -> dict:
     return env
 
 
-@pytest.mark.parametrize('script', sorted(SCRIPTS))
-def test_missing_arguments_print_usage(script, tmp_path):
-    proc = subprocess.run(['bash', osp.join(TOOLS, script)],
-                          cwd=str(tmp_path),
-                          env=_bare_env(),
+def _bash(script: str, *args: str, cwd, env: dict,
+          timeout: float = 60) -> subprocess.CompletedProcess:
+    """``bash tools/SCRIPT ARGS`` in ``cwd``, text output captured."""
+    return subprocess.run(['bash', osp.join(TOOLS, script), *args],
+                          cwd=str(cwd),
+                          env=env,
                           capture_output=True,
                           text=True,
-                          timeout=60)
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize('script', sorted(SCRIPTS))
+def test_missing_arguments_print_usage(script, tmp_path):
+    proc = _bash(script, cwd=tmp_path, env=_bare_env())
     assert proc.returncode == 1
     assert 'unbound variable' not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -56,17 +61,10 @@ def test_dist_train_finds_project_venv(tmp_path):
     extra = {}
     if osp.realpath(sys.prefix) != osp.realpath(osp.join(REPO, '.venv')):
         extra['MMSELFEMD_VENV'] = sys.prefix
-    env = _bare_env(**extra)
-    with socket.socket() as sock:  # a free port for torchrun's store
-        sock.bind(('127.0.0.1', 0))
-        env['PORT'] = str(sock.getsockname()[1])
-    proc = subprocess.run(
-        ['bash', osp.join(TOOLS, 'dist_train.sh'), 'cfg.py', '1', '--help'],
-        cwd=str(tmp_path),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300)
+    # a free port for torchrun's store
+    env = _bare_env(PORT=str(free_port()), **extra)
+    proc = _bash('dist_train.sh', 'cfg.py', '1', '--help', cwd=tmp_path,
+                 env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # tools/train.py's own help, printed by the torchrun worker
     assert '--auto-scale-lr' in proc.stdout
@@ -75,13 +73,7 @@ def test_dist_train_finds_project_venv(tmp_path):
 
 def test_no_python_with_torch_says_what_to_do(tmp_path):
     env = _bare_env(MMSELFEMD_VENV=str(tmp_path / 'no_venv'))
-    proc = subprocess.run(
-        ['bash', osp.join(TOOLS, 'dist_train.sh'), 'cfg.py', '1'],
-        cwd=str(tmp_path),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60)
+    proc = _bash('dist_train.sh', 'cfg.py', '1', cwd=tmp_path, env=env)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -99,13 +91,8 @@ def test_explicit_python_is_used(tmp_path):
     fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
     fake.chmod(0o755)
     env = _bare_env(PYTHON=str(fake))
-    proc = subprocess.run(
-        ['bash', osp.join(TOOLS, 'dist_test.sh'), 'cfg.py', 'ckpt.pth', '2'],
-        cwd=str(tmp_path),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60)
+    proc = _bash('dist_test.sh', 'cfg.py', 'ckpt.pth', '2', cwd=tmp_path,
+                 env=env)
     assert proc.returncode == 0, proc.stderr
     call = log.read_text()
     assert call.startswith('-m torch.distributed.run ')

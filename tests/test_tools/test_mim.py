@@ -54,6 +54,7 @@ def _mim(mim: str, *args: str, cwd, timeout: int = 300):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # a training through mim
 def test_mim_train_finds_config_by_name(mim, tmp_path, photos):
     """The demo config by name, shrunk to 1 iteration on 4 photos."""
     work_dir = tmp_path / 'work'

@@ -15,6 +15,7 @@ def test_snippet_names_both_backends():
     assert "dict(type='LocalVisBackend')" in snippet
 
 
+@pytest.mark.slow  # tiny_selfemd_run trains
 def test_events_hold_the_logged_scalars(tiny_selfemd_run):
     """The run of the tiny config with the docs' snippet wrote TensorBoard
     events whose scalars are the ones of scalars.json, iteration by

@@ -1,7 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
 """tools/train.py and tools/dist_train.sh on a tiny BYOL config (CPU)."""
 import os.path as osp
-import socket
 import subprocess
 import sys
 from argparse import Namespace
@@ -10,16 +9,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from .conftest import REPO, TOOLS, load_tool, tool_env
-
-TINY_CFG = osp.join(REPO, 'tests', 'test_tools', 'configs',
-                    'byol_resnet18_tiny.py')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from .conftest import (
+    BYOL_TINY_CFG,
+    TOOLS,
+    free_port,
+    load_tool,
+    run_tool,
+    tool_env,
+)
 
 
 def _check_checkpoint(work_dir) -> None:
@@ -32,30 +29,25 @@ def _check_checkpoint(work_dir) -> None:
 
 def test_train_two_iterations(tmp_path, image_dir):
     work_dir = str(tmp_path / 'work')
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(TOOLS, 'train.py'), TINY_CFG, '--work-dir', work_dir,
-        '--cfg-options', f'train_dataloader.dataset.data_root={image_dir}'
-    ],
-                          env=tool_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = run_tool('train.py', BYOL_TINY_CFG, '--work-dir', work_dir,
+                    '--cfg-options',
+                    f'train_dataloader.dataset.data_root={image_dir}')
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert 'Iter(train) [2/2]' in log
     _check_checkpoint(work_dir)
 
 
+@pytest.mark.slow  # torchrun, two processes
 def test_dist_train_two_cpu_processes(tmp_path, image_dir):
     """torchrun with two gloo processes; torchrun exits 0 only if both
     ranks exit 0."""
     work_dir = str(tmp_path / 'work')
     env = tool_env()
-    env.update(PYTHON=sys.executable, PORT=str(_free_port()))
+    env.update(PYTHON=sys.executable, PORT=str(free_port()))
     proc = subprocess.run([
         'bash',
-        osp.join(TOOLS, 'dist_train.sh'), TINY_CFG, '2', '--work-dir',
+        osp.join(TOOLS, 'dist_train.sh'), BYOL_TINY_CFG, '2', '--work-dir',
         work_dir, '--cfg-options',
         f'train_dataloader.dataset.data_root={image_dir}'
     ],
@@ -78,11 +70,11 @@ def train_tool():
 
 
 def _args(train_tool, *argv):
-    return train_tool.parse_args([TINY_CFG, *argv])
+    return train_tool.parse_args([BYOL_TINY_CFG, *argv])
 
 
 def test_merge_args_defaults(train_tool):
-    cfg = Config.fromfile(TINY_CFG)
+    cfg = Config.fromfile(BYOL_TINY_CFG)
     cfg = train_tool.merge_args(cfg, _args(train_tool))
     assert cfg.work_dir == osp.join('./work_dirs', 'byol_resnet18_tiny')
     assert cfg.train_dataloader.collate_fn == dict(type='default_collate')
@@ -92,16 +84,16 @@ def test_merge_args_defaults(train_tool):
 
 def test_merge_args_resume_and_cfg_options(train_tool):
     cfg = train_tool.merge_args(
-        Config.fromfile(TINY_CFG),
+        Config.fromfile(BYOL_TINY_CFG),
         _args(train_tool, '--resume', '--work-dir', 'w', '--cfg-options',
               'train_cfg.max_iters=5'))
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.work_dir == 'w' and cfg.train_cfg.max_iters == 5
     cfg = train_tool.merge_args(
-        Config.fromfile(TINY_CFG), _args(train_tool, '--resume', 'a.pth'))
+        Config.fromfile(BYOL_TINY_CFG), _args(train_tool, '--resume', 'a.pth'))
     assert cfg.resume is True and cfg.load_from == 'a.pth'
     cfg = train_tool.merge_args(
-        Config.fromfile(TINY_CFG), _args(train_tool, '--auto-scale-lr'))
+        Config.fromfile(BYOL_TINY_CFG), _args(train_tool, '--auto-scale-lr'))
     assert cfg.auto_scale_lr.enable is True
 
 
@@ -120,7 +112,7 @@ def test_merge_args_keeps_mmdet_collate(train_tool):
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
 def test_amp_on_cpu_uses_bfloat16(train_tool):
     cfg = train_tool.merge_args(
-        Config.fromfile(TINY_CFG), _args(train_tool, '--amp'))
+        Config.fromfile(BYOL_TINY_CFG), _args(train_tool, '--amp'))
     assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
 
@@ -128,7 +120,7 @@ def test_amp_on_cpu_uses_bfloat16(train_tool):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_amp_switches_wrapper(train_tool):
     cfg = train_tool.merge_args(
-        Config.fromfile(TINY_CFG), _args(train_tool, '--amp'))
+        Config.fromfile(BYOL_TINY_CFG), _args(train_tool, '--amp'))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'float16'
 
@@ -141,7 +133,7 @@ def test_cpu_distributed_wrapper_cfg(train_tool, monkeypatch):
                         lambda: False)
     monkeypatch.setattr(train_tool.torch_dist, 'init_process_group',
                         lambda backend, **kw: calls.append(backend))
-    cfg = Config.fromfile(TINY_CFG)
+    cfg = Config.fromfile(BYOL_TINY_CFG)
     cfg.launcher = 'pytorch'
     train_tool.setup_cpu_distributed(cfg)
     assert calls == ['gloo']
@@ -155,9 +147,9 @@ def test_cpu_distributed_wrapper_cfg(train_tool, monkeypatch):
 
 def test_test_tool_merge_args(tmp_path):
     test_tool = load_tool('test.py')
-    args = test_tool.parse_args([TINY_CFG, 'ckpt.pth'])
+    args = test_tool.parse_args([BYOL_TINY_CFG, 'ckpt.pth'])
     with pytest.raises(ValueError, match='no test_dataloader'):
-        test_tool.merge_args(Config.fromfile(TINY_CFG), args)
+        test_tool.merge_args(Config.fromfile(BYOL_TINY_CFG), args)
     cfg = Config(
         dict(
             default_scope='mmdet',

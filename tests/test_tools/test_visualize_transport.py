@@ -8,6 +8,7 @@ from mmengine.config import Config
 from .conftest import load_tool
 
 
+@pytest.mark.slow  # tiny_selfemd_run trains
 def test_plan_of_a_trained_checkpoint(tiny_selfemd_run, scenes_root,
                                       tmp_path):
     from mmselfemd.registry import MODELS

@@ -22,35 +22,25 @@ model = dict(
     global_head=dict(predictor=dict(norm_cfg=norm_cfg)))
 
 full_crop = dict(
-    type='RandomResizedCropWithBox',
-    scale=64,
-    crop_ratio_range=(1., 1.),
-    aspect_ratio_range=(1., 1.),
-    interpolation='bicubic',
-    downscale_interpolation='area',
-    backend='cv2')
+    _base_.large_crop, crop_ratio_range=(1., 1.), aspect_ratio_range=(1., 1.))
+views = _base_.train_pipeline[1]
 train_pipeline = [
-    dict(type='LoadImageRobust'),
+    _base_.train_pipeline[0],
     dict(
-        type='MultiViewWithBoxes',
-        num_views=[1, 1],
+        views,
         transforms=[[full_crop],
                     [full_crop,
                      dict(type='RandomFlip', prob=1.,
                           direction='horizontal')]],
-        small_view_crop=dict(
-            type='SpatialPyramidCrop', size=32, grid_sizes=(1, ),
-            num_views=1),
+        small_view_crop=dict(views.small_view_crop, grid_sizes=(1, )),
         small_view_transforms=[]),
-    dict(type='PackMultiViewInputs'),
+    _base_.train_pipeline[2],
 ]
-train_dataloader = dict(
-    batch_size=4, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 max_iters = 4
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=2, end=max_iters,
-         T_max=max_iters - 2)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_iters, T_max=max_iters - 2),
 ]
 default_hooks = dict(checkpoint=dict(interval=max_iters))

@@ -1,15 +1,26 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-# A tiny, self-contained pretraining config for the tools/ tests: mmpretrain
-# BYOL with a ResNet-18, plain BN, 2 iterations of batch 2 on 32x32 views.
-# The images come from a folder given with
+# The BYOL baseline (configs/selfemd/byol_resnet50_8xb32-coslr-800e_coco.py)
+# made tiny for the tools/ tests: a ResNet-18 with plain BN, a narrow
+# projector/predictor, SGD, 2 iterations of batch 2 on 32x32 views.
+# The data are a folder of images given with
 #   --cfg-options train_dataloader.dataset.data_root=DIR
-default_scope = 'mmselfemd'
+# read by mmpretrain's CustomDataset and pipeline; the dataloader sets no
+# persistent_workers or pin_memory, for the tests of the defaults that
+# tools/train.py fills in.
+_base_ = ['../../../configs/selfemd/byol_resnet50_8xb32-coslr-800e_coco.py']
+
+narrow = dict(hid_channels=16, out_channels=8, norm_cfg=dict(type='BN1d'))
+model = dict(
+    backbone=dict(depth=18, norm_cfg=dict(type='BN')),
+    neck=dict(narrow, in_channels=512),
+    head=dict(predictor=dict(narrow, in_channels=8)))
 
 view_pipeline = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.5, 1.)),
     dict(type='RandomFlip', prob=0.5),
 ]
 train_dataloader = dict(
+    _delete_=True,
     batch_size=2,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -20,70 +31,17 @@ train_dataloader = dict(
         with_label=False,
         pipeline=[
             dict(type='LoadImageFromFile'),
-            dict(
-                type='MultiView',
-                num_views=2,
-                transforms=[view_pipeline]),
+            dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
             dict(type='PackInputs'),
         ]))
 
-model = dict(
-    type='BYOL',
-    base_momentum=0.01,
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='ResNet', depth=18, norm_cfg=dict(type='BN'),
-        zero_init_residual=False),
-    neck=dict(
-        type='NonLinearNeck',
-        in_channels=512,
-        hid_channels=16,
-        out_channels=8,
-        num_layers=2,
-        with_bias=True,
-        with_last_bn=False,
-        with_avg_pool=True,
-        norm_cfg=dict(type='BN1d')),
-    head=dict(
-        type='LatentPredictHead',
-        loss=dict(type='CosineSimilarityLoss'),
-        predictor=dict(
-            type='NonLinearNeck',
-            in_channels=8,
-            hid_channels=16,
-            out_channels=8,
-            num_layers=2,
-            with_bias=True,
-            with_last_bn=False,
-            with_avg_pool=False,
-            norm_cfg=dict(type='BN1d'))))
-
 optim_wrapper = dict(
+    _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2)
 param_scheduler = []
 auto_scale_lr = dict(base_batch_size=4)
-
 default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=1),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
+    logger=dict(interval=1), checkpoint=dict(interval=2, by_epoch=False))
 log_processor = dict(by_epoch=False)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-randomness = dict(seed=0)
-log_level = 'INFO'
-load_from = None
-resume = False

@@ -21,9 +21,7 @@ from mmselfemd.datasets.transforms import (
 )
 from mmselfemd.registry import TRANSFORMS
 
-CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
-    'coco_selfemd.py')
+from ..utils import CONFIG
 
 
 def coord_image(h=300, w=400, scale=1.0):

@@ -1,0 +1,1 @@
+# Copyright (c) mmselfemd contributors. All rights reserved.
