@@ -1,5 +1,6 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-# The transfer study's Self-EMD recipe (configs/studies/, docs/en/study.md):
+# The transfer study's Self-EMD recipe (projects/transfer_study/configs/,
+# projects/transfer_study/docs/study.md):
 # the demo recipe as it stood when the study ran (ResNet-18, SPC small
 # views, eps 0.05 / 30 iterations, batch 32, LARS + cosine; the demo and the
 # defaults have since dropped the small views, from this study's results)
@@ -26,9 +27,9 @@ model = dict(
         strides=(1, 2, 2, 1),
         dilations=(1, 1, 1, 2)),
     neck=dict(in_channels=256),
-    # the solver as the study recorded it, pinned so that the study's rows
-    # stay reproducible if ../_base_/models/selfemd_resnet50.py changes
-    head=dict(eps=0.05, num_iters=30),
+    # the head (and its solver) is the model's default; each transfer
+    # study pins the solver it ran in its own config
+    # (projects/transfer_study/configs/)
     global_neck=dict(in_channels=256))
 
 large_crop = dict(

@@ -3,9 +3,11 @@
 # the generated demo scenes (224 px), in minutes on a CPU. Same model, loss
 # and views as the default recipe (two large views, no small views, eps 0.1
 # relative to the centred cost's spread with 30 Sinkhorn iterations:
-# docs/en/model.md), scaled down: 128 px large views (4x4 C5 nodes),
-# narrower projector/predictor, BN, batch 32, LARS + cosine over 100
-# iterations (about 2 minutes on 2 CPU cores).
+# docs/en/advanced_guides/model.md), scaled down: 128 px large views (4x4
+# C5 nodes), narrower projector/predictor, BN, batch 32, LARS + cosine over
+# 100 iterations. Measured: about 3 min 50 s of pretraining in the demo on
+# 2 idle CPU cores (bash tools/demo.sh from a fresh clone of 1eb069e,
+# 2026-12-05; projects/benchmarks/records.md, "End-to-end demo").
 _base_ = [
     '../_base_/models/selfemd_resnet50.py',
     '../_base_/datasets/coco_selfemd.py',

@@ -5,11 +5,12 @@
 # solarize 0.2). spc_train_pipeline adds, per large view, two 96 px small
 # views cut on a 2x2 / 3x3 spatial pyramid (SPC) inside it, the small views
 # that secondary summaries of the paper report; they are off by default
-# because the transfer study found them harmful (docs/en/study_first.md, row
-# no-small vs selfemd; the SPC ablation config keeps them). Crop scale, grids,
-# small-view count/size and small-view augmentations are our choices (see
-# docs/en/dataset_prepare.md); the packed data samples carry crop_boxes,
-# flips and parent for every view.
+# because the transfer study found them harmful
+# (projects/transfer_study/docs/study_first.md, row no-small vs selfemd; the
+# SPC ablation config keeps them). Crop scale, grids, small-view count/size
+# and small-view augmentations are our choices (see
+# docs/en/user_guides/dataset_prepare.md); the packed data samples carry
+# crop_boxes, flips and parent for every view.
 dataset_type = 'CocoUnlabeledDataset'
 data_root = 'data/coco/'
 

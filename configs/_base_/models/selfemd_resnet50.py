@@ -2,8 +2,9 @@
 # Self-EMD (https://arxiv.org/abs/2011.13677) on a ResNet-50, as a real
 # (distributed, SyncBN) run builds it. Paper facts: BYOL base, feature map
 # kept (no pooling), 1x1-conv projector/predictor, EMD similarity, a global
-# branch beside the dense one. Our choices (see docs/en/model.md, which
-# names the transfer-study row behind each): widths, cross-reference node
+# branch beside the dense one. Our choices (see
+# docs/en/advanced_guides/model.md, which names the transfer-study row behind
+# each): widths, cross-reference node
 # weights, eps = 0.1 x the spread of the doubly centred cost with 30
 # Sinkhorn iterations (after eps-scaling),
 # envelope gradient, global weight 1, small views (when a config has them)
@@ -53,7 +54,8 @@ model = dict(
         weights='cross_reference',
         # eps relative to the spread of the doubly centred cost of each
         # problem (eps_mode='std'): the plan matches whatever the cost
-        # spread (docs/en/emd.md, docs/en/study.md); the absolute eps=0.05
+        # spread (docs/en/advanced_guides/emd.md,
+        # projects/transfer_study/docs/study.md); the absolute eps=0.05
         # of the first study gave a near-independent plan on trained maps
         eps_mode='std',
         eps=0.1,

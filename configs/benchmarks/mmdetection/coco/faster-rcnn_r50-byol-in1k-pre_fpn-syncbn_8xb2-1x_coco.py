@@ -10,7 +10,8 @@
 # The checkpoint is fixed here (no MMSELFEMD_PRETRAINED); its backbone keys
 # are under "backbone." like an mmselfemd checkpoint. The
 # PretrainedBackboneCheckHook checks it (download + verification, then the
-# ResNet-50 architecture check); see docs/en/detection_transfer.md.
+# ResNet-50 architecture check); see
+# docs/en/user_guides/detection_transfer.md.
 _base_ = './faster-rcnn_r50-pre_fpn-syncbn_8xb2-1x_coco.py'
 
 model = dict(

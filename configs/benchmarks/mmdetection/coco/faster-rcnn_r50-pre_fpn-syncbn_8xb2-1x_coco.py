@@ -3,7 +3,8 @@
 # Based on mmdet's own config:
 # https://github.com/open-mmlab/mmdetection/blob/v3.3.0/configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py
 #
-# Protocol (docs/en/detection_transfer.md): SyncBN in the backbone, the FPN
+# Protocol (docs/en/user_guides/detection_transfer.md): SyncBN in the
+# backbone, the FPN
 # and the box head (4 shared convs + 1 fc, as mmselfsup's Mask R-CNN
 # benchmarks), all stages trainable (frozen_stages=-1, norm_eval=False),
 # 8 GPUs x 2 images = batch 16, single-scale 1333x800 training.

@@ -11,7 +11,8 @@
 #
 # The checkpoint is fixed here (MMSELFEMD_PRETRAINED does not change it).
 # torchvision's file also holds the fc.* classifier, which the detector does
-# not use; see docs/en/detection_transfer.md for how the hook treats it.
+# not use; see docs/en/user_guides/detection_transfer.md for how the hook
+# treats it.
 _base_ = './faster-rcnn_r50-pre_fpn-syncbn_8xb2-1x_coco.py'
 
 model = dict(

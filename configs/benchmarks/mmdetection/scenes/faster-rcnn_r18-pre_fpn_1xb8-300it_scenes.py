@@ -1,12 +1,13 @@
 # Copyright (c) mmselfemd contributors. All rights reserved.
-# The first transfer study's detection protocol (configs/studies/,
-# docs/en/study_first.md): the demo's Faster R-CNN R18-FPN fine-tuning (all
-# stages trained, BN, SGD + cosine, gradient clipping) with the study's
-# half-width ResNet-18 (stem/base channels 32, as pretrained) on its generated
-# scenes, resized to 160 px (224 px scenes: objects of 35-80 px), for 300
-# iterations x 8 images, evaluated on the 300 held-out scenes. The backbone
-# is given with --cfg-options model.backbone.init_cfg.checkpoint=PATH (the
-# study runner does it); without one the run refuses to start.
+# The first transfer study's detection protocol
+# (projects/transfer_study/configs/,
+# projects/transfer_study/docs/study_first.md): the demo's Faster R-CNN R18-FPN
+# fine-tuning (all stages trained, BN, SGD + cosine, gradient clipping) with
+# the study's half-width ResNet-18 (stem/base channels 32, as pretrained) on
+# its generated scenes, resized to 160 px (224 px scenes: objects of 35-80 px),
+# for 300 iterations x 8 images, evaluated on the 300 held-out scenes. The
+# backbone is given with --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# (the study runner does it); without one the run refuses to start.
 _base_ = '../demo/faster-rcnn_r18-pre_fpn_1xb8-150it_demo.py'
 
 data_root = '{{$MMSELFEMD_STUDY_DATA:work_dirs/study/data/}}'

@@ -4,7 +4,7 @@
 # DenseCL (detectron2's pascal_voc_R_50_C4_24k_moco.yaml with their
 # "R50-C4 BN" base), in which MLS (ICCV 2023, Table 4) lists Self-EMD at
 # 53.0 AP / 80.0 AP50. Data, schedule and metrics: ./_base_/voc0712_ms-24k.py;
-# where ours differs from theirs: docs/en/detection_transfer.md.
+# where ours differs from theirs: docs/en/user_guides/detection_transfer.md.
 #
 # Model: mmdet's Faster R-CNN R50-C4 made pytorch-style for our checkpoints
 # (stride in the 3x3 conv, RGB input normalised with the ImageNet mean/std

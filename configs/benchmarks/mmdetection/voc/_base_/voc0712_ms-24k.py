@@ -7,7 +7,7 @@
 # {480, 512, ..., 800} for training (long side at most 1333), 800 for
 # testing. Built on mmdet's VOCDataset (_base_/datasets/voc0712.py) and
 # VOCMetric. Every difference from the peers' protocol is listed in
-# docs/en/detection_transfer.md.
+# docs/en/user_guides/detection_transfer.md.
 #
 # Data: data/VOCdevkit/ by default (VOC2007/, VOC2012/); elsewhere set
 # MMSELFEMD_VOC_ROOT=/path/to/VOCdevkit/ (trailing slash). Check the tree
