@@ -85,7 +85,7 @@ def parse_args(sections, argv=None) -> argparse.Namespace:
                         help='toy sizes (CPU rehearsal, about a minute)')
     parser.add_argument(
         '--budget', type=float, default=None,
-        help='total seconds (default 420 on the full check, 300 with '
+        help='total seconds (default 420 on the full check, 600 with '
         '--tiny); each section gets its planned share, plus what earlier '
         'sections left unused')
     parser.add_argument('--sections', nargs='+', choices=sections,
